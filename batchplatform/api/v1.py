@@ -1,0 +1,83 @@
+"""The /v1 conventions (reference/integration-batch-api.md): envelope, paging, raw token auth."""
+
+from rest_framework.pagination import BasePagination
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from batchplatform.api.errors import ApiError
+from batchplatform.authentication import RawTokenAuthentication, SessionAuthentication
+
+
+class EnvelopeRenderer(JSONRenderer):
+    """Wraps a successful body as {"status": "ok", "data": ...}; errors and pages come wrapped."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        already_wrapped = isinstance(data, dict) and data.get("status") in ("ok", "error")
+        if response is not None and response.status_code < 400 and not already_wrapped and data is not None:
+            data = {"status": "ok", "data": data}
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+class FirstResultPagination(BasePagination):
+    """`first_result` / `max_results`, as that API family pages; offsets are bounded."""
+
+    default_max_results = 50
+    max_max_results = 500
+    max_first_result = 1_000_000
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.first_result = _bounded_int(request, "first_result", 0, 0, self.max_first_result)
+        self.max_results = _bounded_int(request, "max_results", self.default_max_results, 1, self.max_max_results)
+        self.total = queryset.count()
+        return list(queryset[self.first_result : self.first_result + self.max_results])
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "status": "ok",
+                "data": data,
+                "count": len(data),
+                "total": self.total,
+                "first_result": self.first_result,
+                "max_results": self.max_results,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "example": "ok"},
+                "data": schema,
+                "count": {"type": "integer"},
+                "total": {"type": "integer"},
+                "first_result": {"type": "integer"},
+                "max_results": {"type": "integer"},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": "first_result", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+            {"name": "max_results", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+        ]
+
+
+def _bounded_int(request, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer", "INVALID_PAGING") from None
+    if not minimum <= value <= maximum:
+        raise ApiError(400, f"{name} must be between {minimum} and {maximum}", "INVALID_PAGING")
+    return value
+
+
+class V1ViewMixin:
+    authentication_classes = [RawTokenAuthentication, SessionAuthentication]
+    renderer_classes = [EnvelopeRenderer, BrowsableAPIRenderer]
+    pagination_class = FirstResultPagination

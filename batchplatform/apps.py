@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "batchplatform"
+    verbose_name = "Organisations and credentials"

@@ -1,0 +1,87 @@
+from django.conf import settings
+from django.db import models
+
+
+class Organisation(models.Model):
+    """A tenant: the specs' organisation_id, the ECC API user's owner, the file-batch customer."""
+
+    slug = models.SlugField(unique=True, help_text="Short name used in URLs and commands, e.g. acme")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.slug
+
+
+class Membership(models.Model):
+    """A user belongs to exactly one organisation; staff without one see every organisation."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.user} @ {self.organisation}"
+
+
+class ApiToken(models.Model):
+    """A /v1 credential. Only the SHA-256 of the token is kept; the token is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    # The first characters, so an operator can tell tokens apart without knowing them.
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class EventCounter(models.Model):
+    """The last sequence number given out per (organisation, stream).
+
+    Writers lock this row until they commit, so sequence order is commit order: a reader that
+    has seen N never later finds an N-1 it skipped.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    stream = models.CharField(max_length=64)
+    last_sequence = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "stream"], name="event_counter_unique")]
+
+
+class Event(models.Model):
+    """One row per event: the truth that long-polls and event resources read by cursor."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="events")
+    stream = models.CharField(max_length=64, help_text="Who reads it, e.g. ecc.order or profiling")
+    sequence = models.BigIntegerField(help_text="Increases by one per event in the stream")
+    name = models.CharField(max_length=100, help_text="e.g. profileUpdatedEvent")
+    attributes = models.JSONField(default=dict, blank=True, help_text='Keys to filter on, e.g. {"batchid": "…"}')
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["organisation", "stream", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "stream", "sequence"], name="event_sequence_unique"),
+            models.CheckConstraint(condition=models.Q(sequence__gt=0), name="event_sequence_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.stream}#{self.sequence} {self.name}"

@@ -1,0 +1,62 @@
+"""Bad input gets a clear error in the surface's own format, never a 500."""
+
+import pytest
+
+pytestmark = pytest.mark.urls("tests.core.urls")
+
+
+def assert_v1_error(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["error_code"] == code
+    assert body["error"] and body["error_id"]
+    return body
+
+
+def test_unknown_v1_route_is_a_404_in_the_envelope(v1):
+    assert_v1_error(v1.get("/v1/no/such/thing"), 404, "NOT_FOUND")
+
+
+def test_unknown_ecc_route_is_a_404_in_plain_json(ecc):
+    response = ecc.get("/ecc/v1/no-such-resource")
+    assert response.status_code == 404
+    assert response.json()["error"] == "NOT_FOUND"
+
+
+def test_wrong_method_is_a_405_in_the_envelope(v1):
+    assert_v1_error(v1.delete("/v1/connected_user"), 405, "METHOD_NOT_ALLOWED")
+
+
+def test_malformed_json_is_a_400_in_the_envelope(v1):
+    response = v1.post("/v1/_probe", data='{"name": ', content_type="application/json")
+    body = assert_v1_error(response, 400, "MALFORMED_REQUEST")
+    assert "JSON" in body["error"]
+
+
+def test_validation_errors_name_the_field(v1):
+    response = v1.post("/v1/_probe", {"name": "x" * 11, "count": -1}, format="json")
+    body = assert_v1_error(response, 400, "VALIDATION_ERROR")
+    assert "name:" in body["error"] and "count:" in body["error"]
+    assert set(body["details"]) == {"name", "count"}
+
+
+def test_unsupported_media_type_is_a_415(v1):
+    assert_v1_error(v1.post("/v1/_probe", data="name=x", content_type="text/csv"), 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_an_oversized_body_is_a_413_not_a_500(v1, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = v1.post("/v1/_probe", data='{"name": "' + "x" * 5000 + '"}', content_type="application/json")
+    assert_v1_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_malformed_json_on_ecc_is_a_400_in_plain_json(ecc):
+    response = ecc.post("/ecc/v1/_probe", data="{oops", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "MALFORMED_REQUEST"
+
+
+def test_a_crash_answers_500_in_the_envelope(v1):
+    v1.raise_request_exception = False
+    assert_v1_error(v1.get("/v1/_crash"), 500, "INTERNAL_ERROR")
