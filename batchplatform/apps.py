@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "batchplatform"
     verbose_name = "Organisations and credentials"
+
+    def ready(self):
+        from batchplatform.api import schema  # noqa: F401  (registers the OpenAPI auth schemes)

@@ -5,16 +5,18 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "batchplatform.settings")
 django_asgi_app = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 
 from batchplatform.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(SessionMiddlewareStack(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+        "websocket": AllowedHostsOriginValidator(
+            SessionMiddlewareStack(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

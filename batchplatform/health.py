@@ -1,8 +1,8 @@
 """What /healthz checks: the database answers and the broker accepts a connection."""
 
+from django.conf import settings
 from django.db import connection
-
-from batchplatform.celery import app as celery_app
+from kombu import Connection
 
 
 def check_database() -> str | None:
@@ -16,8 +16,9 @@ def check_database() -> str | None:
 
 
 def check_broker() -> str | None:
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as error:
         return f"{type(error).__name__}: {error}"

@@ -64,6 +64,9 @@ class EventCounter(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "stream"], name="event_counter_unique")]
 
+    def __str__(self):
+        return f"{self.organisation_id}/{self.stream}: {self.last_sequence}"
+
 
 class Event(models.Model):
     """One row per event: the truth that long-polls and event resources read by cursor."""

@@ -24,4 +24,10 @@ class ConnectedUserSerializer(serializers.Serializer):
         organisation = organisation_of(user)
         if organisation is None:
             return []
-        return [{"organisation_id": str(organisation.pk), "organisation_slug": organisation.slug, "organisation_name": organisation.name}]
+        return [
+            {
+                "organisation_id": str(organisation.pk),
+                "organisation_slug": organisation.slug,
+                "organisation_name": organisation.name,
+            }
+        ]

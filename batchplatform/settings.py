@@ -138,7 +138,9 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGE_URL = env_str("STORAGE_URL")
 STORAGES = {
-    "default": storage_from_url(STORAGE_URL) if STORAGE_URL else {
+    "default": storage_from_url(STORAGE_URL)
+    if STORAGE_URL
+    else {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT},
     },

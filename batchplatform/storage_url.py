@@ -20,6 +20,8 @@ def storage_from_url(url: str) -> dict:
     options = {"bucket_name": parts.netloc, "location": parts.path.strip("/"), "file_overwrite": False}
     for key, value in parse_qsl(parts.query):
         if key not in _S3_OPTIONS:
-            raise ImproperlyConfigured(f"STORAGE_URL option {key!r} is unknown (known: {', '.join(sorted(_S3_OPTIONS))})")
+            raise ImproperlyConfigured(
+                f"STORAGE_URL option {key!r} is unknown (known: {', '.join(sorted(_S3_OPTIONS))})"
+            )
         options[key] = value
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

@@ -23,7 +23,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class MemberFactory(UserFactory):
     membership = factory.RelatedFactory(
-        "tests.factories.MembershipFactory", factory_related_name="user", organisation=factory.SelfAttribute("..organisation")
+        "tests.factories.MembershipFactory",
+        factory_related_name="user",
+        organisation=factory.SelfAttribute("..organisation"),
     )
 
     class Params:

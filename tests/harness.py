@@ -72,7 +72,9 @@ def start_postgres() -> str:
         "-c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_postgres_user([_postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]),
+        _as_postgres_user(
+            [_postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )

@@ -55,9 +55,8 @@ def surface_of(path: str) -> str:
 def _message_and_details(detail) -> tuple[str, object]:
     if isinstance(detail, dict):
         parts = []
-        for field, errors in detail.items():
-            errors = errors if isinstance(errors, list) else [errors]
-            text = "; ".join(_flatten(errors))
+        for field, field_errors in detail.items():
+            text = "; ".join(_flatten(field_errors if isinstance(field_errors, list) else [field_errors]))
             parts.append(text if field == "non_field_errors" else f"{field}: {text}")
         return " ".join(parts) or "Invalid input.", detail
     if isinstance(detail, list):

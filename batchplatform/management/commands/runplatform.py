@@ -36,12 +36,45 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, concurrency, grace, **options):
         python = sys.executable
         commands = {
-            "web": [python, "-m", "uvicorn", "batchplatform.asgi:application", "--host", host, "--port", str(port),
-                    "--lifespan", "off", "--no-access-log"],
-            "worker": [python, "-m", "celery", "-A", "batchplatform", "worker", "--loglevel", "INFO",
-                       "--concurrency", str(concurrency), "-Q", ",".join(settings.CELERY_QUEUE_NAMES)],
-            "beat": [python, "-m", "celery", "-A", "batchplatform", "beat", "--loglevel", "INFO",
-                     "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")],
+            "web": [
+                python,
+                "-m",
+                "uvicorn",
+                "batchplatform.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "batchplatform",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "-Q",
+                ",".join(settings.CELERY_QUEUE_NAMES),
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "batchplatform",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(settings.DATA_DIR / "celerybeat-schedule"),
+            ],
         }
         stopping = False
 
