@@ -80,7 +80,8 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
         login = output.search(r"Log in at /admin/ as '([^']+)' with password '([^']+)'")
         assert login, output.text()
         username, password = login.groups()
-        children = {m.group(1): int(m.group(2)) for m in map(re.compile(r"started (\w+) \(pid (\d+)\)").search, output.lines) if m}
+        started = [re.search(r"started (\w+) \(pid (\d+)\)", line) for line in output.lines]
+        children = {m.group(1): int(m.group(2)) for m in started if m}
         assert set(children) == {"web", "worker", "beat"}
 
         with httpx.Client(base_url=base, follow_redirects=True) as browser:
