@@ -20,6 +20,7 @@ def embedded_env(data_dir, **extra) -> dict:
     """The environment of a newcomer's machine: none of the production variables, a fresh data dir."""
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES and not k.startswith("PYTEST")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update({"BATCHPLATFORM_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}, **extra)
     return env
 
