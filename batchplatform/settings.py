@@ -248,3 +248,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Integration batches: limits on uploaded plugin code (untrusted).
+PLUGIN_ARCHIVE_MAX_BYTES = env_int("PLUGIN_ARCHIVE_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES = env_int("PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024)
+PLUGIN_ARCHIVE_MAX_MEMBERS = env_int("PLUGIN_ARCHIVE_MAX_MEMBERS", 10_000, minimum=1)

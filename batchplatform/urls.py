@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batchplatform import views
@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
     path("v1/connected_user", views.ConnectedUserView.as_view(), name="connected-user"),
+    path("v1/", include("plugins.urls")),
 ]
 
 handler400 = "batchplatform.api.errors.handler400"

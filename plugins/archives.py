@@ -199,7 +199,7 @@ def _zip_members(archive: zipfile.ZipFile) -> Iterator[tuple[zipfile.ZipInfo, _M
                 link_target = _read_zip_member(archive, info).decode("utf-8", "replace")
         elif info.is_dir() or stat.S_ISDIR(mode):
             kind = "dir"
-        elif mode and not stat.S_ISREG(mode):
+        elif stat.S_IFMT(mode) and not stat.S_ISREG(mode):
             kind = "special"
         else:
             kind = "file"

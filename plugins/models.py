@@ -1,1 +1,221 @@
-# Models arrive with this app's issue.
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from batchplatform.models import Organisation
+
+# The plugin types of that API family; only INTEGRATION_BATCH plugins run on this platform.
+PLUGIN_TYPES = [
+    "INTEGRATION_BATCH",
+    "ACTIVITY_ANALYZER",
+    "AUDIENCE_SEGMENT_EXTERNAL_FEED",
+    "AUDIENCE_SEGMENT_TAG_FEED",
+    "BID_OPTIMIZATION_ENGINE",
+    "DISPLAY_AD_RENDERER",
+    "EMAIL_TEMPLATE_RENDERER",
+    "EMAIL_ROUTER",
+    "RECOMMENDER",
+    "SCENARIO_CUSTOM_ACTION",
+    "ML_FUNCTION",
+]
+PluginType = models.TextChoices("PluginType", [(t, t) for t in PLUGIN_TYPES])
+
+
+class Size(models.TextChoices):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    LARGE = "LARGE"
+    EXTRA_LARGE = "EXTRA_LARGE"
+
+
+class CronStatus(models.TextChoices):
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+
+
+class Plugin(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="plugins")
+    plugin_type = models.CharField(max_length=40, choices=PluginType.choices)
+    group_id = models.CharField(max_length=200, help_text="e.g. com.my-client.integration_batch")
+    artifact_id = models.CharField(max_length=200, help_text="e.g. integration-batch-my-client")
+    name = models.CharField(max_length=200, blank=True)
+    current_version = models.ForeignKey(
+        "PluginVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "group_id", "artifact_id"], name="plugin_unique_artifact"),
+            models.CheckConstraint(condition=Q(plugin_type__in=PLUGIN_TYPES), name="plugin_type_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.group_id}:{self.artifact_id}"
+
+
+class PluginVersion(models.Model):
+    plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="versions")
+    version_id = models.CharField(max_length=100, help_text="A semantic version, e.g. 1.0.0")
+    build_tag = models.CharField(max_length=100, blank=True)
+    archived = models.BooleanField(default=False)
+    archive = models.FileField(upload_to="plugin-archives/%Y/%m/", blank=True, help_text="The version's code")
+    archive_kind = models.CharField(max_length=10, blank=True, help_text="zip or tar.gz")
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+    archive_size = models.BigIntegerField(null=True, blank=True)
+    entry_point = models.CharField(
+        max_length=500, blank=True, help_text="module:function, or a command line such as: python main.py"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plugin", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plugin", "version_id"], name="plugin_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.plugin} {self.version_id}"
+
+    @property
+    def has_code(self) -> bool:
+        return bool(self.archive) and bool(self.entry_point)
+
+
+class PropertyOrigin(models.TextChoices):
+    PLUGIN_STATIC = "PLUGIN_STATIC"
+    PLUGIN = "PLUGIN"
+    INSTANCE = "INSTANCE"
+
+
+class PluginProperty(models.Model):
+    """A property a version declares, with its default value."""
+
+    version = models.ForeignKey(PluginVersion, on_delete=models.CASCADE, related_name="properties")
+    technical_name = models.CharField(max_length=200)
+    property_type = models.CharField(max_length=20)
+    origin = models.CharField(max_length=20, choices=PropertyOrigin.choices)
+    value = models.JSONField(default=dict, blank=True)
+    writable = models.BooleanField(default=True)
+    deletable = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["version", "id"]
+        verbose_name_plural = "plugin properties"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "technical_name"], name="plugin_property_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.technical_name
+
+
+class IntegrationBatchInstance(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="integration_batch_instances")
+    version = models.ForeignKey(PluginVersion, on_delete=models.PROTECT, related_name="instances")
+    name = models.CharField(max_length=200)
+    archived = models.BooleanField(default=False)
+    # NULL, not "", means "not periodic": the check constraint below pairs the two on NULL.
+    cron = models.CharField(max_length=200, null=True, blank=True, help_text="5 fields, UTC, e.g. 0 3 * * *")  # noqa: DJ001
+    cron_status = models.CharField(max_length=10, choices=CronStatus.choices, null=True, blank=True)  # noqa: DJ001
+    ram_size = models.CharField(max_length=12, choices=Size.choices, default=Size.LOW)
+    cpu_size = models.CharField(max_length=12, choices=Size.choices, default=Size.LOW)
+    disk_size = models.CharField(max_length=12, choices=Size.choices, default=Size.LOW)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # cron and cron_status go together, or neither is set (a non-periodic instance).
+            models.CheckConstraint(
+                condition=Q(cron__isnull=True, cron_status__isnull=True)
+                | Q(cron__isnull=False, cron_status__isnull=False),
+                name="instance_cron_with_status",
+            ),
+            models.CheckConstraint(condition=Q(cron_status__in=CronStatus.values), name="instance_cron_status_known"),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{field}__in": Size.values}), name=f"instance_{field}_known")
+                for field in ("ram_size", "cpu_size", "disk_size")
+            ],
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_periodic(self) -> bool:
+        return self.cron is not None
+
+
+class InstancePropertyValue(models.Model):
+    """A value an instance sets for one of its version's writable properties."""
+
+    instance = models.ForeignKey(IntegrationBatchInstance, on_delete=models.CASCADE, related_name="property_values")
+    technical_name = models.CharField(max_length=200)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "technical_name"], name="instance_property_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.technical_name
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+class ExecutionType(models.TextChoices):
+    MANUAL = "MANUAL"
+    CRON = "CRON"
+
+
+class Execution(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="executions")
+    instance = models.ForeignKey(IntegrationBatchInstance, on_delete=models.CASCADE, related_name="executions")
+    # The version that ran, kept even if the instance later moves to another version.
+    version = models.ForeignKey(PluginVersion, on_delete=models.PROTECT, related_name="executions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING)
+    execution_type = models.CharField(max_length=10, choices=ExecutionType.choices)
+    expected_start_date = models.DateTimeField(help_text="The cron tick or the time asked for; not when it started")
+    created_at = models.DateTimeField(auto_now_add=True)
+    start_date = models.DateTimeField(null=True, blank=True)
+    end_date = models.DateTimeField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    num_tasks = models.IntegerField(null=True, blank=True)
+    completed_tasks = models.IntegerField(null=True, blank=True)
+    erroneous_tasks = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A tick can never create two executions.
+            models.UniqueConstraint(fields=["instance", "expected_start_date"], name="execution_one_per_tick"),
+            models.CheckConstraint(condition=Q(status__in=ExecutionStatus.values), name="execution_status_known"),
+            models.CheckConstraint(condition=Q(execution_type__in=ExecutionType.values), name="execution_type_known"),
+        ]
+        indexes = [
+            # Dispatching: pending executions that are due, oldest first.
+            models.Index(fields=["expected_start_date"], name="execution_pending_due", condition=Q(status="PENDING")),
+            # The organisation-wide list, newest first, paged by offset.
+            models.Index(fields=["organisation", "-id"], name="execution_org_recent"),
+        ]
+
+    def __str__(self):
+        return f"execution {self.pk} of {self.instance_id} ({self.status})"

@@ -26,6 +26,8 @@ PROPERTY_TYPES: tuple[str, ...] = (
 ORIGINS: tuple[str, ...] = ("PLUGIN_STATIC", "PLUGIN", "INSTANCE")
 
 MAX_STRING_LENGTH = 10_000
+# Plugins read INT properties as 64-bit integers (Java long on the mediarithmics side).
+INT_RANGE = (-(2**63), 2**63 - 1)
 
 
 class PropertyValueError(ValueError):
@@ -67,11 +69,13 @@ def _int(property_type: str, key: str, value: Any) -> int | None:
     # bool is a subclass of int, but True is not a meaningful integer property.
     if isinstance(value, bool):
         raise _fail(property_type, f"'{key}' must be an integer, not a boolean")
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    raise _fail(property_type, f"'{key}' must be an integer, not {value!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise _fail(property_type, f"'{key}' must be an integer, not {value!r}")
+    if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        raise _fail(property_type, f"'{key}' does not fit in a 64-bit integer")
+    return value
 
 
 def _double(property_type: str, key: str, value: Any) -> int | float | None:

@@ -14,6 +14,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from batchplatform.errors import DomainError
+
 logger = logging.getLogger(__name__)
 
 ERROR_CODES = {
@@ -104,7 +106,9 @@ def _error_code_for(exc) -> str | None:
 def exception_handler(exc, context):
     request = context.get("request")
     path = request.path if request is not None else ""
-    if isinstance(exc, Http404):
+    if isinstance(exc, DomainError):
+        exc = ApiError(exc.status_code, exc.message, exc.code, exc.details)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -1,5 +1,8 @@
 """The /v1 conventions (reference/integration-batch-api.md): envelope, paging, raw token auth."""
 
+from datetime import UTC, datetime
+
+from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -81,3 +84,37 @@ class V1ViewMixin:
     authentication_classes = [RawTokenAuthentication, SessionAuthentication]
     renderer_classes = [EnvelopeRenderer, BrowsableAPIRenderer]
     pagination_class = FirstResultPagination
+
+
+def epoch_ms(moment) -> int | None:
+    """Dates in that family are epoch milliseconds."""
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+class EpochMillisField(serializers.Field):
+    default_error_messages = {"invalid": "Expected a date as epoch milliseconds (an integer), e.g. 1562595783663."}
+
+    def to_representation(self, value):
+        return epoch_ms(value)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        try:
+            millis = int(data)
+        except ValueError:
+            self.fail("invalid")
+        # Year 1970 to 9999: anything else is a unit mistake (seconds, microseconds).
+        if not 0 <= millis <= 253_402_300_799_999:
+            self.fail("invalid")
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+class IdField(serializers.Field):
+    """Ids are strings of digits."""
+
+    def to_representation(self, value):
+        return None if value is None else str(value)
+
+    def to_internal_value(self, data):
+        return data

@@ -1,0 +1,239 @@
+"""Input and output shapes of the /v1 plugin resources (reference/integration-batch-api.md)."""
+
+from rest_framework import serializers
+
+from batchplatform.api.v1 import EpochMillisField, IdField, epoch_ms
+from plugins.models import Execution, IntegrationBatchInstance, Plugin, PluginProperty, PluginVersion
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class PluginSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    organisation_id = IdField(read_only=True)
+    current_version_id = IdField(read_only=True)
+    creation_ts = EpochMillisField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Plugin
+        fields = [
+            "id",
+            "name",
+            "organisation_id",
+            "plugin_type",
+            "group_id",
+            "artifact_id",
+            "current_version_id",
+            "creation_ts",
+        ]
+
+
+class PropertySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PluginProperty
+        fields = ["technical_name", "origin", "property_type", "value", "writable", "deletable"]
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    plugin_id = IdField(read_only=True)
+    organisation_id = IdField(source="plugin.organisation_id", read_only=True)
+    plugin_type = serializers.CharField(source="plugin.plugin_type", read_only=True)
+    group_id = serializers.CharField(source="plugin.group_id", read_only=True)
+    artifact_id = serializers.CharField(source="plugin.artifact_id", read_only=True)
+    creation_ts = EpochMillisField(source="created_at", read_only=True)
+    archive = serializers.SerializerMethodField()
+    plugin_properties = PropertySerializer(source="properties", many=True, read_only=True)
+
+    class Meta:
+        model = PluginVersion
+        fields = [
+            "id",
+            "plugin_id",
+            "organisation_id",
+            "plugin_type",
+            "group_id",
+            "artifact_id",
+            "version_id",
+            "build_tag",
+            "archived",
+            "creation_ts",
+            "entry_point",
+            "archive",
+            "plugin_properties",
+        ]
+
+    def get_archive(self, version) -> dict | None:
+        if not version.archive:
+            return None
+        return {"kind": version.archive_kind, "sha256": version.archive_sha256, "size": version.archive_size}
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    organisation_id = IdField(read_only=True)
+    group_id = serializers.CharField(source="version.plugin.group_id")
+    artifact_id = serializers.CharField(source="version.plugin.artifact_id")
+    version_id = IdField(read_only=True)
+    version_value = serializers.CharField(source="version.version_id")
+    creation_ts = EpochMillisField(source="created_at")
+    last_modified_ts = EpochMillisField(source="updated_at")
+    created_by = IdField(source="created_by_id")
+    last_modified_by = IdField(source="last_modified_by_id")
+    is_periodic = serializers.BooleanField()
+
+    class Meta:
+        model = IntegrationBatchInstance
+        fields = [
+            "id",
+            "group_id",
+            "artifact_id",
+            "version_id",
+            "version_value",
+            "organisation_id",
+            "name",
+            "archived",
+            "creation_ts",
+            "last_modified_ts",
+            "created_by",
+            "last_modified_by",
+            "cron",
+            "cron_status",
+            "is_periodic",
+            "ram_size",
+            "cpu_size",
+            "disk_size",
+        ]
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    id = IdField(read_only=True)
+    organisation_id = IdField(read_only=True)
+    user_id = IdField(read_only=True)
+    creation_date = EpochMillisField(source="created_at")
+    start_date = EpochMillisField()
+    end_date = EpochMillisField()
+    duration = serializers.SerializerMethodField()
+    parameters = serializers.SerializerMethodField()
+    external_model_id = IdField(source="instance_id")
+    external_model_name = serializers.SerializerMethodField()
+    job_type = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id",
+            "status",
+            "creation_date",
+            "start_date",
+            "end_date",
+            "duration",
+            "organisation_id",
+            "user_id",
+            "parameters",
+            "result",
+            "error",
+            "num_tasks",
+            "completed_tasks",
+            "erroneous_tasks",
+            "external_model_id",
+            "external_model_name",
+            "job_type",
+        ]
+
+    def get_duration(self, execution) -> int | None:
+        if execution.start_date is None or execution.end_date is None:
+            return None
+        return epoch_ms(execution.end_date) - epoch_ms(execution.start_date)
+
+    def get_parameters(self, execution) -> dict:
+        return {
+            "execution_type": execution.execution_type,
+            "expected_start_date": epoch_ms(execution.expected_start_date),
+        }
+
+    def get_external_model_name(self, execution) -> str:
+        return "PUBLIC_INTEGRATION_BATCH"
+
+    def get_job_type(self, execution) -> str:
+        return "BATCH_INTEGRATION"
+
+
+# --- input -----------------------------------------------------------------------------------
+
+SIZE_CHOICES = ["LOW", "MEDIUM", "LARGE", "EXTRA_LARGE"]
+
+
+class PluginInput(serializers.Serializer):
+    organisation_id = serializers.CharField(required=False, allow_null=True)
+    plugin_type = serializers.CharField(max_length=40)
+    group_id = serializers.CharField(max_length=200)
+    artifact_id = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PluginUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    current_version_id = serializers.CharField(required=False)
+
+
+class VersionInput(serializers.Serializer):
+    version_id = serializers.CharField(max_length=100)
+    build_tag = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    # Checked property by property in the service, for messages that name the property.
+    plugin_properties = serializers.JSONField()
+
+
+class ArchiveInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+    entry_point = serializers.CharField(max_length=500)
+
+
+class InstanceInput(serializers.Serializer):
+    organisation_id = serializers.CharField(required=False, allow_null=True)
+    group_id = serializers.CharField(max_length=200)
+    artifact_id = serializers.CharField(max_length=200)
+    version_id = serializers.CharField(max_length=100, required=False, allow_null=True)
+    name = serializers.CharField(max_length=200)
+    archived = serializers.BooleanField(required=False, default=False)
+    # Checked by the service (a clear message says what is wrong with a cron).
+    cron = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+    cron_status = serializers.CharField(max_length=20, required=False, allow_null=True, default=None)
+    ram_size = serializers.CharField(required=False, default="LOW")
+    cpu_size = serializers.CharField(required=False, default="LOW")
+    disk_size = serializers.CharField(required=False, default="LOW")
+
+
+class InstanceUpdateInput(InstanceInput):
+    """PUT changes only the fields it sends."""
+
+    group_id = serializers.CharField(max_length=200, required=False)
+    artifact_id = serializers.CharField(max_length=200, required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    archived = serializers.BooleanField(required=False)
+    cron = serializers.CharField(max_length=200, required=False, allow_null=True)
+    cron_status = serializers.CharField(max_length=20, required=False, allow_null=True)
+    ram_size = serializers.CharField(required=False)
+    cpu_size = serializers.CharField(required=False)
+    disk_size = serializers.CharField(required=False)
+
+
+class ExecutionParametersInput(serializers.Serializer):
+    execution_type = serializers.ChoiceField(choices=["MANUAL", "CRON"], required=False, default="MANUAL")
+    expected_start_date = EpochMillisField(required=False)
+
+
+class ExecutionInput(serializers.Serializer):
+    """The seed's body; the fields the server owns (status, dates, job_type, ...) are ignored."""
+
+    parameters = ExecutionParametersInput(required=False)
+
+
+class ExecutionUpdateInput(serializers.Serializer):
+    status = serializers.CharField()
+
+
+class PropertyValueInput(serializers.Serializer):
+    value = serializers.JSONField()
+    property_type = serializers.CharField(required=False)
+    technical_name = serializers.CharField(required=False)
