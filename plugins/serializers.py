@@ -199,9 +199,9 @@ class InstanceInput(serializers.Serializer):
     # Checked by the service (a clear message says what is wrong with a cron).
     cron = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
     cron_status = serializers.CharField(max_length=20, required=False, allow_null=True, default=None)
-    ram_size = serializers.CharField(required=False, default="LOW")
-    cpu_size = serializers.CharField(required=False, default="LOW")
-    disk_size = serializers.CharField(required=False, default="LOW")
+    ram_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
+    cpu_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
+    disk_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
 
 
 class InstanceUpdateInput(InstanceInput):
@@ -213,9 +213,9 @@ class InstanceUpdateInput(InstanceInput):
     archived = serializers.BooleanField(required=False)
     cron = serializers.CharField(max_length=200, required=False, allow_null=True)
     cron_status = serializers.CharField(max_length=20, required=False, allow_null=True)
-    ram_size = serializers.CharField(required=False)
-    cpu_size = serializers.CharField(required=False)
-    disk_size = serializers.CharField(required=False)
+    ram_size = serializers.CharField(required=False, allow_blank=True)
+    cpu_size = serializers.CharField(required=False, allow_blank=True)
+    disk_size = serializers.CharField(required=False, allow_blank=True)
 
 
 class ExecutionParametersInput(serializers.Serializer):
