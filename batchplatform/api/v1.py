@@ -1,9 +1,14 @@
 """The /v1 conventions (reference/integration-batch-api.md): envelope, paging, raw token auth."""
 
+import json
+import re
 from datetime import UTC, datetime
 
+import json5
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import BasePagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
@@ -80,8 +85,31 @@ def _bounded_int(request, name: str, default: int, minimum: int, maximum: int) -
     return value
 
 
+# `"key: "value"`: a quote lost after a key, as in the seed's own execution example.
+_LOST_QUOTE = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*): "')
+
+
+class TolerantJSONParser(JSONParser):
+    """Strict JSON first. Failing that, what the family's documented examples send: unquoted keys,
+    trailing commas (JSON5) and a key missing its closing quote, so a client copied from the seed
+    works unchanged. Anything else is still a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read().decode((parser_context or {}).get("encoding") or "utf-8", errors="replace")
+        try:
+            return json.loads(raw)
+        except ValueError as strict_error:
+            for candidate in (raw, _LOST_QUOTE.sub(r'"\1": "', raw)):
+                try:
+                    return json5.loads(candidate)
+                except ValueError:
+                    continue
+            raise ParseError(f"JSON parse error - {strict_error}") from None
+
+
 class V1ViewMixin:
     authentication_classes = [RawTokenAuthentication, SessionAuthentication]
+    parser_classes = [TolerantJSONParser, FormParser, MultiPartParser]
     renderer_classes = [EnvelopeRenderer, BrowsableAPIRenderer]
     pagination_class = FirstResultPagination
 
