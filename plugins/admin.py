@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -88,8 +89,22 @@ class InstancePropertyValueInline(admin.TabularInline):
     readonly_fields = ["updated_at"]
 
 
+class InstanceForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            # The same rules as the API, so the operator sees the error on the form.
+            cleaned["cron"], cleaned["cron_status"] = services.check_schedule(
+                cleaned.get("cron") or None, cleaned.get("cron_status") or None
+            )
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
 @admin.register(IntegrationBatchInstance)
 class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
+    form = InstanceForm
     list_display = [
         "id",
         "name",
@@ -138,9 +153,6 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # The same checks as the API: cron and status together, a valid cron, pausing cancels.
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in form.cleaned_data}
-        for field in ("cron", "cron_status"):
-            if field in changes and changes[field] == "":
-                changes[field] = None
         if "version" in changes:
             version = changes.pop("version")
             changes.update(

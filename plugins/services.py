@@ -247,7 +247,7 @@ def resolve_version(*, organisation: Organisation, group_id: str, artifact_id: s
     return version
 
 
-def _check_schedule(cron, cron_status) -> tuple[str | None, str | None]:
+def check_schedule(cron, cron_status) -> tuple[str | None, str | None]:
     if (cron is None) != (cron_status is None):
         raise Invalid(
             "cron and cron_status must be given together (or neither, for a non-periodic instance)",
@@ -263,7 +263,7 @@ def _check_schedule(cron, cron_status) -> tuple[str | None, str | None]:
         raise Invalid(str(error), "INVALID_CRON") from None
 
 
-def _check_sizes(sizes: dict) -> None:
+def check_sizes(sizes: dict) -> None:
     for field, value in sizes.items():
         if value not in Size.values:
             raise Invalid(f"{field} must be one of {', '.join(Size.values)}, not {value!r}", "INVALID_SIZE")
@@ -288,8 +288,8 @@ def create_instance(
     version = resolve_version(
         organisation=organisation, group_id=group_id, artifact_id=artifact_id, version_id=version_id
     )
-    cron, cron_status = _check_schedule(cron, cron_status)
-    _check_sizes({"ram_size": ram_size, "cpu_size": cpu_size, "disk_size": disk_size})
+    cron, cron_status = check_schedule(cron, cron_status)
+    check_sizes({"ram_size": ram_size, "cpu_size": cpu_size, "disk_size": disk_size})
     return IntegrationBatchInstance.objects.create(
         organisation=organisation,
         version=version,
@@ -325,9 +325,9 @@ def update_instance(*, instance: IntegrationBatchInstance, user, **changes) -> I
         )
     cron = changes.pop("cron", instance.cron)
     cron_status = changes.pop("cron_status", instance.cron_status)
-    instance.cron, instance.cron_status = _check_schedule(cron, cron_status)
+    instance.cron, instance.cron_status = check_schedule(cron, cron_status)
     sizes = {field: changes.pop(field) for field in ("ram_size", "cpu_size", "disk_size") if field in changes}
-    _check_sizes(sizes)
+    check_sizes(sizes)
     for field, value in {**sizes, **changes}.items():
         setattr(instance, field, value)
     instance.last_modified_by = user

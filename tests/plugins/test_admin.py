@@ -1,0 +1,77 @@
+import pytest
+
+from plugins import services
+from plugins.models import Execution, IntegrationBatchInstance
+
+
+@pytest.fixture
+def operator(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def test_operators_see_plugins_versions_instances_and_executions(operator, instance):
+    services.run_now(instance=instance, user=None)
+    version = instance.version
+    pages = {
+        "/admin/plugins/plugin/": "integration-batch-my-client",
+        f"/admin/plugins/plugin/{version.plugin_id}/change/": "1.0.0",
+        f"/admin/plugins/pluginversion/{version.pk}/change/": "one_more_property",
+        "/admin/plugins/integrationbatchinstance/": "nightly import",
+        f"/admin/plugins/integrationbatchinstance/{instance.pk}/change/": "nightly import",
+        "/admin/plugins/execution/?status__exact=PENDING": "PENDING",
+        f"/admin/plugins/execution/?instance__id__exact={instance.pk}": "MANUAL",
+    }
+    for url, text in pages.items():
+        response = operator.get(url)
+        assert response.status_code == 200, url
+        assert text in response.content.decode(), url
+
+
+def test_the_instance_list_links_to_its_executions(operator, instance):
+    page = operator.get("/admin/plugins/integrationbatchinstance/").content.decode()
+    assert f"/admin/plugins/execution/?instance__id__exact={instance.pk}" in page
+
+
+def test_run_now_creates_a_manual_execution(operator, instance):
+    operator.post("/admin/plugins/integrationbatchinstance/", {"action": "run_now", "_selected_action": [instance.pk]})
+    execution = Execution.objects.get()
+    assert (execution.execution_type, execution.status, execution.instance) == ("MANUAL", "PENDING", instance)
+
+
+def test_pause_cancels_coming_executions(operator, instance):
+    execution = services.create_execution(
+        instance=instance, user=None, execution_type="CRON", expected_start_date="2030-01-01T03:00Z"
+    )
+    operator.post("/admin/plugins/integrationbatchinstance/", {"action": "pause", "_selected_action": [instance.pk]})
+    execution.refresh_from_db()
+    assert execution.status == "CANCELED"
+    assert IntegrationBatchInstance.objects.get().cron_status == "PAUSED"
+
+
+def test_cancel_action_cancels_pending_executions(operator, instance):
+    execution = services.run_now(instance=instance, user=None)
+    operator.post("/admin/plugins/execution/", {"action": "cancel", "_selected_action": [execution.pk]})
+    execution.refresh_from_db()
+    assert execution.status == "CANCELED"
+
+
+def test_the_admin_applies_the_apis_checks_when_an_operator_edits_an_instance(operator, instance):
+    url = f"/admin/plugins/integrationbatchinstance/{instance.pk}/change/"
+    form = {
+        "name": "nightly import",
+        "version": instance.version_id,
+        "cron": "61 * * * *",
+        "cron_status": "ACTIVE",
+        "ram_size": "LOW",
+        "cpu_size": "LOW",
+        "disk_size": "LOW",
+        "property_values-TOTAL_FORMS": "0",
+        "property_values-INITIAL_FORMS": "0",
+    }
+    response = operator.post(url, form, follow=True)
+    assert "minute field &#x27;61&#x27; is out of range" in response.content.decode()
+    assert IntegrationBatchInstance.objects.get().cron == "0 3 * * *"
+    operator.post(url, {**form, "cron": "30 4 * * *", "cron_status": "PAUSED"})
+    instance.refresh_from_db()
+    assert (instance.cron, instance.cron_status) == ("30 4 * * *", "PAUSED")
