@@ -253,3 +253,21 @@ LOGGING = {
 PLUGIN_ARCHIVE_MAX_BYTES = env_int("PLUGIN_ARCHIVE_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES = env_int("PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, minimum=1024)
 PLUGIN_ARCHIVE_MAX_MEMBERS = env_int("PLUGIN_ARCHIVE_MAX_MEMBERS", 10_000, minimum=1)
+
+# --- Request batches (ECC): who carries out orders, and how long batches are kept.
+ECC_PROVISIONER = env_str("ECC_PROVISIONER", "local")
+if ECC_PROVISIONER not in ("local", "http"):
+    raise ImproperlyConfigured(f"ECC_PROVISIONER={ECC_PROVISIONER!r}: use local or http")
+ECC_PROVISIONER_URL = env_str("ECC_PROVISIONER_URL", "")
+if ECC_PROVISIONER == "http" and not ECC_PROVISIONER_URL:
+    raise ImproperlyConfigured("ECC_PROVISIONER=http needs ECC_PROVISIONER_URL (the network element's endpoint)")
+ECC_PROVISIONER_TIMEOUT = env_float("ECC_PROVISIONER_TIMEOUT", 10.0)
+ECC_PROVISIONER_RETRIES = env_int("ECC_PROVISIONER_RETRIES", 3, minimum=0)
+ECC_PROVISIONER_BACKOFF = env_float("ECC_PROVISIONER_BACKOFF", 0.5)
+ECC_BATCH_RETENTION_DAYS = env_int("ECC_BATCH_RETENTION_DAYS", 60, minimum=1)
+ECC_MAX_BATCH_REQUESTS = 100
+CELERY_BEAT_SCHEDULE = {
+    "ecc-purge-batches": {"task": "batches.tasks.purge_old_batches", "schedule": 3600.0},
+    # Re-wakes work whose message was lost (a worker killed mid-task): the rows say what is left.
+    "ecc-sweep": {"task": "batches.tasks.sweep", "schedule": 30.0},
+}

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
     path("v1/connected_user", views.ConnectedUserView.as_view(), name="connected-user"),
     path("v1/", include("plugins.urls")),
+    path("ecc/v1/", include("batches.urls")),
 ]
 
 handler400 = "batchplatform.api.errors.handler400"

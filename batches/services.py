@@ -1,0 +1,557 @@
+"""Request batches, standalone provisioning requests and orders. Views, tasks, admin actions and
+commands call these; the database rows are the truth and every step can run twice."""
+
+import hashlib
+import json
+import logging
+import uuid
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from batches.models import (
+    Batch,
+    BatchRequest,
+    BatchStatus,
+    BatchType,
+    IdempotencyKey,
+    Order,
+    OrderStatus,
+    RequestStatus,
+    Subscription,
+)
+from batches.provisioning import (
+    ProvisioningFailed,
+    ProvisioningRefused,
+    apply_to_records,
+    find_service,
+    get_provisioner,
+)
+from batches.requests import Address, ParsedRequest, Rejected, parse_address, parse_request
+from batchplatform.errors import Conflict, Invalid, NotFound
+from batchplatform.events import publish_event
+from batchplatform.models import Organisation
+
+logger = logging.getLogger(__name__)
+
+FINAL_REQUEST_STATUSES = {RequestStatus.REJECTED, RequestStatus.FAILED, RequestStatus.COMPLETED, RequestStatus.CANCELED}
+
+
+def iso(moment) -> str | None:
+    """ISO 8601 in UTC, as the ECC data formats say: 2016-10-26T13:40:28.21Z"""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def find_subscription(organisation: Organisation, address: Address) -> Subscription | None:
+    """Another organisation's subscription is not found (the API answers 404, as for none)."""
+    return Subscription.objects.filter(organisation=organisation, **{address.kind: address.value}).first()
+
+
+def get_subscription(organisation: Organisation, address_text: str) -> Subscription:
+    try:
+        address = parse_address(address_text)
+    except Rejected as error:
+        raise NotFound(error.info, "SUBSCRIPTION_NOT_FOUND") from None
+    subscription = find_subscription(organisation, address)
+    if subscription is None:
+        raise NotFound("Subscription not found", "SUBSCRIPTION_NOT_FOUND")
+    return subscription
+
+
+class CannotOrder(Exception):
+    """No order can be created: the request FAILS (in a batch) or is refused (standalone)."""
+
+    def __init__(self, info: str, status: int):
+        super().__init__(info)
+        self.info, self.status = info, status
+
+
+def check_orderable(organisation: Organisation, parsed: ParsedRequest) -> Subscription | None:
+    """What must hold before an order is created; the subscription it is for (None for a create)."""
+    if parsed.operation == "create":
+        payload = parsed.payload
+        if Subscription.objects.filter(iccid=payload["iccid"]).exists():
+            raise CannotOrder(f"The SIM {payload['iccid']} is already in use", 409)
+        if payload.get("msisdn") and Subscription.objects.filter(msisdn=payload["msisdn"]).exists():
+            raise CannotOrder(f"The MSISDN {payload['msisdn']} is already in use", 409)
+        return None
+    subscription = find_subscription(organisation, parsed.address)
+    if subscription is None:
+        raise CannotOrder("Subscription not found", 404)
+    if parsed.operation == "change-state" and subscription.state == "IN_USE" and parsed.payload["state"] != "IN_USE":
+        raise CannotOrder("A subscription in use cannot go back to BEFORE_FIRST_USE", 409)
+    if parsed.operation == "assign":
+        for entry in parsed.payload["services"]:
+            if find_service(organisation.pk, entry["id"]) is None:
+                raise CannotOrder(f"Service {entry['id']} not found", 400)
+    if parsed.operation in ("withdraw", "modify"):
+        assigned = subscription.services.filter(service__sid=parsed.payload["id"])
+        if parsed.payload.get("instance"):
+            assigned = assigned.filter(instance=parsed.payload["instance"])
+        if not assigned.exists():
+            raise CannotOrder(f"Service {parsed.payload['id']} is not assigned", 400)
+    return subscription
+
+
+def _new_order(organisation: Organisation, parsed: ParsedRequest, subscription: Subscription | None) -> Order:
+    """Raises IntegrityError when the subscription already has an outstanding order."""
+    iccid = subscription.iccid if subscription else parsed.payload["iccid"]
+    msisdn = (subscription.msisdn if subscription else parsed.payload.get("msisdn")) or ""
+    with transaction.atomic():
+        return Order.objects.create(
+            organisation=organisation,
+            iccid=iccid,
+            msisdn=msisdn,
+            subscription=subscription,
+            operation=parsed.operation,
+            payload=parsed.payload,
+        )
+
+
+def submit_order(*, organisation: Organisation, method: str, resource: str, body) -> Order:
+    """A standalone request (202 with its order id): 400 for a bad body, 404 for an unknown
+    subscription, 409 while the subscription has an outstanding order."""
+    try:
+        parsed = parse_request(method, resource, body)
+    except Rejected as error:
+        raise Invalid(error.info, "BAD_REQUEST") from None
+    with transaction.atomic():
+        try:
+            subscription = check_orderable(organisation, parsed)
+        except CannotOrder as error:
+            kind = {404: NotFound, 409: Conflict}.get(error.status, Invalid)
+            raise kind(error.info) from None
+        try:
+            order = _new_order(organisation, parsed, subscription)
+        except IntegrityError:
+            raise Conflict("The subscription has an outstanding order", "OUTSTANDING_ORDER") from None
+        transaction.on_commit(lambda: _enqueue_provisioning(order.pk))
+    return order
+
+
+def _enqueue_provisioning(order_id: int) -> None:
+    from batches.tasks import provision_order_task
+
+    provision_order_task.delay(order_id)
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def provision_order(order_id: int) -> None:
+    """Carries out one order. Safe to run twice: a finished or flagged order is left alone."""
+    provisioner = get_provisioner()
+    order = Order.objects.filter(pk=order_id, status=OrderStatus.PROVISIONING, needs_attention=False).first()
+    if order is None:
+        return
+    Order.objects.filter(pk=order.pk).update(attempts=order.attempts + 1)
+    try:
+        provisioner.send(order)
+    except ProvisioningRefused as error:
+        finish_order(order_id, OrderStatus.CANCELED, failure=str(error))
+        return
+    except ProvisioningFailed as error:
+        flag_order(order_id, str(error))
+        return
+    _record_and_finish(order_id)
+
+
+def _record_and_finish(order_id: int) -> None:
+    try:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            if order.status != OrderStatus.PROVISIONING:
+                return
+            subscription = apply_to_records(order)
+            _finish_locked(order, OrderStatus.COMPLETED, subscription=subscription)
+    except ProvisioningRefused as error:
+        finish_order(order_id, OrderStatus.CANCELED, failure=str(error))
+
+
+def flag_order(order_id: int, failure: str) -> None:
+    logger.warning("order %s needs an operator: %s", order_id, failure)
+    Order.objects.filter(pk=order_id, status=OrderStatus.PROVISIONING).update(
+        needs_attention=True, failure=failure[:2000]
+    )
+
+
+def finish_order(order_id: int, status: str, *, failure: str = "") -> None:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != OrderStatus.PROVISIONING:
+            return
+        _finish_locked(order, status, failure=failure)
+
+
+def _finish_locked(order: Order, status: str, *, subscription: Subscription | None = None, failure: str = "") -> None:
+    previous_state = order.subscription.state if order.subscription_id and order.operation == "change-state" else None
+    order.status = status
+    order.completion_date = timezone.now()
+    order.needs_attention = False
+    if failure:
+        order.failure = failure[:2000]
+    if subscription is not None and order.subscription_id is None:
+        order.subscription = subscription
+    order.save()
+    request = BatchRequest.objects.filter(order=order).select_related("batch").first()
+    if request is not None:
+        BatchRequest.objects.filter(pk=request.pk).update(status=status)
+    attributes = {"orderid": str(order.pk)}
+    event = {
+        "msisdn": order.msisdn or None,
+        "iccid": order.iccid,
+        "orderid": str(order.pk),
+        "status": status,
+        "time": iso(order.completion_date),
+        "type": "OrderEventInfo",
+    }
+    if request is not None:
+        attributes["batchid"] = event["batchid"] = str(request.batch_id)
+        if request.requestid is not None:
+            event["requestid"] = request.requestid
+    publish_event(
+        organisation=order.organisation, stream="ecc.order", name="order", attributes=attributes, payload=event
+    )
+    if status == OrderStatus.COMPLETED and previous_state and previous_state != order.payload["state"]:
+        publish_event(
+            organisation=order.organisation,
+            stream="ecc.state-change",
+            name="state-change",
+            attributes={"iccid": order.iccid},
+            payload={
+                "msisdn": order.msisdn or None,
+                "iccid": order.iccid,
+                "previous-state": previous_state,
+                "new-state": order.payload["state"],
+                "time": iso(order.completion_date),
+                "type": "StateChangeEventInfo",
+            },
+        )
+    # What waited for this subscription can go on: this batch's next request, or another's.
+    transaction.on_commit(lambda: wake_batches_waiting_on(order.iccid, also=request.batch_id if request else None))
+
+
+def retry_order(*, order: Order) -> None:
+    """An operator's retry of a flagged order."""
+    if order.status != OrderStatus.PROVISIONING:
+        raise Conflict(f"Order {order.pk} is {order.status}: nothing to retry")
+    Order.objects.filter(pk=order.pk).update(needs_attention=False)
+    provision_order(order.pk)
+
+
+def cancel_order(*, order: Order, reason: str = "Canceled by an operator") -> None:
+    if order.status != OrderStatus.PROVISIONING:
+        raise Conflict(f"Order {order.pk} is {order.status}: it cannot be canceled")
+    finish_order(order.pk, OrderStatus.CANCELED, failure=reason)
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def _check_batch_shape(payload) -> tuple[str, list]:
+    if not isinstance(payload, dict):
+        raise Invalid("The body must be a batch: an object with a requests list")
+    unknown = set(payload) - {"type", "requests"}
+    if unknown:
+        raise Invalid(f"Unknown batch parameter(s): {', '.join(sorted(unknown))}")
+    batch_type = payload.get("type", BatchType.SINGLE)
+    if batch_type not in BatchType.values:
+        raise Invalid(f"Unknown batch type {batch_type!r}: expected single or multi")
+    requests = payload.get("requests")
+    if not isinstance(requests, list):
+        raise Invalid("Missing requests parameter: a list of 1 to 100 API requests")
+    if not 1 <= len(requests) <= settings.ECC_MAX_BATCH_REQUESTS:
+        raise Invalid(f"A batch holds 1 to {settings.ECC_MAX_BATCH_REQUESTS} requests, not {len(requests)}")
+    for index, request in enumerate(requests):
+        if not isinstance(request, dict):
+            raise Invalid(f"requests[{index}] must be an object")
+        requestid = request.get("requestid")
+        if requestid is not None and not isinstance(requestid, str | int):
+            raise Invalid(f"requests[{index}].requestid must be a string")
+    return batch_type, requests
+
+
+def _group_keys(organisation: Organisation, parsed: list[ParsedRequest | None]) -> list[str]:
+    """Requests that touch the same subscription share a key: its iccid when we can tell, so a
+    create and the requests that address the new subscription by msisdn line up behind it."""
+    addresses = {p.address for p in parsed if p is not None and p.address is not None}
+    known = {}
+    for kind in ("msisdn", "iccid", "imsi"):
+        values = [a.value for a in addresses if a.kind == kind]
+        if values:
+            for sub in Subscription.objects.filter(organisation=organisation, **{f"{kind}__in": values}):
+                known[Address(kind, getattr(sub, kind))] = sub.iccid
+    for p in parsed:  # subscriptions this batch creates
+        if p is not None and p.operation == "create":
+            for kind in ("msisdn", "imsi"):
+                if p.payload.get(kind):
+                    known.setdefault(Address(kind, p.payload[kind]), p.payload["iccid"])
+    keys = []
+    for p in parsed:
+        if p is None:
+            keys.append("")
+        elif p.address is None:
+            keys.append(p.payload["iccid"])
+        elif p.address.kind == "iccid":
+            keys.append(p.address.value)
+        else:
+            keys.append(known.get(p.address, str(p.address)))
+    return keys
+
+
+def request_fingerprint(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@transaction.atomic
+def submit_batch(*, organisation: Organisation, payload) -> Batch:
+    batch_type, requests = _check_batch_shape(payload)
+    batch = Batch.objects.create(organisation=organisation, batch_type=batch_type)
+    parsed, infos = [], []
+    for request in requests:
+        try:
+            p = parse_request(request.get("method"), request.get("resource"), request.get("body"))
+            info = None
+            if batch_type == BatchType.MULTI and not p.iccid:
+                p, info = None, "Missing iccid: every request of a multi batch must name its iccid"
+        except Rejected as error:
+            p, info = None, error.info
+        parsed.append(p)
+        infos.append(info)
+    keys = _group_keys(organisation, parsed)
+    rows = []
+    for position, (request, p, info, key) in enumerate(zip(requests, parsed, infos, keys, strict=True)):
+        requestid = request.get("requestid")
+        rows.append(
+            BatchRequest(
+                batch=batch,
+                position=position,
+                requestid=None if requestid is None else str(requestid),
+                method=str(request.get("method"))[:10],
+                resource=str(request.get("resource"))[:300],
+                body=request.get("body"),
+                operation=p.operation if p else "",
+                group_key=key,
+                status=RequestStatus.APPROVED if p else RequestStatus.REJECTED,
+                info=info,
+            )
+        )
+    BatchRequest.objects.bulk_create(rows)
+    batch_id = batch.pk
+    transaction.on_commit(lambda: _enqueue_advance(batch_id))
+    return batch
+
+
+def _enqueue_advance(batch_id) -> None:
+    from batches.tasks import advance_batch_task
+
+    advance_batch_task.delay(str(batch_id))
+
+
+def _parsed(request: BatchRequest) -> ParsedRequest:
+    return parse_request(request.method, request.resource, request.body)
+
+
+def advance_batch(batch_id) -> None:
+    """One step of a batch: start every request whose turn has come, then settle the status.
+
+    A request's turn comes when the requests before it on the same subscription are done
+    (single) or completed (multi). With the local provisioner, orders are carried out inline, so
+    a whole sequence advances in one call. Safe to run twice and concurrently (the batch row is
+    locked while it advances)."""
+    provisioner = get_provisioner()
+    inline_orders = []
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None or batch.status in (BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED):
+            return
+        requests = list(batch.requests.select_related("order").order_by("position"))
+        started = _start_ready_requests(batch, requests)
+        if batch.status == BatchStatus.INITIALISING:
+            batch.status = BatchStatus.PROCESSING
+            batch.save(update_fields=["status"])
+        new_orders = [r.order_id for r in started if r.order_id]
+        if provisioner.inline:
+            inline_orders = new_orders
+        else:
+            transaction.on_commit(lambda: [_enqueue_provisioning(order_id) for order_id in new_orders])
+        if not started:
+            _settle(batch, requests)
+    # Inline: carry out each order now; each finished order wakes this batch for its next step.
+    for order_id in inline_orders:
+        provision_order(order_id)
+
+
+def _ready_requests(batch: Batch, requests: list[BatchRequest]) -> list[BatchRequest]:
+    groups: dict[str, list[BatchRequest]] = {}
+    for request in requests:
+        if request.group_key:
+            groups.setdefault(request.group_key, []).append(request)
+    ready = []
+    for group in groups.values():
+        for request in group:
+            if request.status == RequestStatus.PROCESSING:
+                break
+            if request.status == RequestStatus.APPROVED:
+                ready.append(request)
+                break
+            if batch.batch_type == BatchType.MULTI and request.status != RequestStatus.COMPLETED:
+                break  # a sequence stops at the first request that did not complete
+    return ready
+
+
+def _start_ready_requests(batch: Batch, requests: list[BatchRequest]) -> list[BatchRequest]:
+    """Starts what is ready; loops because a request that FAILS lets the next one start."""
+    started = []
+    while True:
+        progressed = False
+        for request in _ready_requests(batch, requests):
+            outcome = _start_request(batch, request)
+            if outcome == "waiting":
+                continue
+            progressed = True
+            if outcome == "started":
+                started.append(request)
+        if not progressed:
+            return started
+
+
+def _start_request(batch: Batch, request: BatchRequest) -> str:
+    parsed = _parsed(request)
+    try:
+        subscription = check_orderable(batch.organisation, parsed)
+    except CannotOrder as error:
+        request.status, request.info = RequestStatus.FAILED, error.info
+        BatchRequest.objects.filter(pk=request.pk).update(status=request.status, info=request.info)
+        return "failed"
+    try:
+        order = _new_order(batch.organisation, parsed, subscription)
+    except IntegrityError:
+        return "waiting"  # another order for this subscription is outstanding; its end wakes us
+    request.status, request.order = RequestStatus.PROCESSING, order
+    BatchRequest.objects.filter(pk=request.pk).update(status=request.status, order=order)
+    return "started"
+
+
+def _settle(batch: Batch, requests: list[BatchRequest]) -> None:
+    """Final status once nothing can move any more, and its event, once."""
+    if any(r.status == RequestStatus.PROCESSING for r in requests):
+        return
+    if _ready_requests(batch, requests):
+        return  # waiting for another batch's order on the same subscription
+    final = BatchStatus.COMPLETED
+    if any(r.status != RequestStatus.COMPLETED for r in requests):
+        final = BatchStatus.PARTIALLY_COMPLETED
+    now = timezone.now()
+    updated = Batch.objects.filter(pk=batch.pk, status__in=[BatchStatus.INITIALISING, BatchStatus.PROCESSING]).update(
+        status=final, completed_at=now
+    )
+    if updated:
+        publish_event(
+            organisation=batch.organisation,
+            stream="ecc.batch",
+            name="batch",
+            attributes={"batchid": str(batch.pk)},
+            payload={"batchid": str(batch.pk), "status": final, "time": iso(now), "type": "BatchEventInfo"},
+        )
+
+
+def wake_batches_waiting_on(iccid: str, also=None) -> None:
+    batch_ids = set(
+        BatchRequest.objects.filter(
+            group_key=iccid, status=RequestStatus.APPROVED, batch__status=BatchStatus.PROCESSING
+        )
+        .values_list("batch_id", flat=True)
+        .distinct()
+    )
+    if also is not None:
+        batch_ids.add(also)
+    for batch_id in batch_ids:
+        _enqueue_advance(batch_id)
+
+
+def get_batch(*, organisation: Organisation, batch_id) -> Batch:
+    try:
+        return Batch.objects.get(pk=uuid.UUID(str(batch_id)), organisation=organisation)
+    except (Batch.DoesNotExist, ValueError):
+        raise NotFound("Batch not found", "BATCH_NOT_FOUND") from None
+
+
+# --- idempotency -----------------------------------------------------------------------------
+
+IDEMPOTENCY_ACCEPTING_TIMEOUT = timedelta(minutes=5)
+
+
+def claim_idempotency_key(*, organisation: Organisation, key: str, body: bytes) -> IdempotencyKey | None:
+    """None: go ahead (the key is now ours). A row with a response: replay it. Conflict (409)
+    while the first request is still being accepted; Invalid (422) for the same key with
+    another body."""
+    fingerprint = request_fingerprint(body)
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(organisation=organisation, key=key, body_sha256=fingerprint)
+        return None
+    except IntegrityError:
+        pass
+    existing = IdempotencyKey.objects.get(organisation=organisation, key=key)
+    if existing.body_sha256 != fingerprint:
+        raise _Unprocessable("This Idempotency-Key was used with another body")
+    if existing.response_status is None:
+        if timezone.now() - existing.created_at > IDEMPOTENCY_ACCEPTING_TIMEOUT:
+            existing.delete()  # the first attempt died while accepting
+            return claim_idempotency_key(organisation=organisation, key=key, body=body)
+        raise Conflict("A request with this Idempotency-Key is still being accepted", "IDEMPOTENCY_IN_PROGRESS")
+    return existing
+
+
+class _Unprocessable(Invalid):
+    status_code = 422
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+def record_idempotent_response(*, organisation: Organisation, key: str, status: int, response) -> None:
+    IdempotencyKey.objects.filter(organisation=organisation, key=key).update(
+        response_status=status, response=json.loads(json.dumps(response, default=str))
+    )
+
+
+def release_idempotency_key(*, organisation: Organisation, key: str) -> None:
+    IdempotencyKey.objects.filter(organisation=organisation, key=key, response_status__isnull=True).delete()
+
+
+# --- housekeeping ----------------------------------------------------------------------------
+
+
+def purge_batches(*, older_than_days: int | None = None) -> int:
+    days = settings.ECC_BATCH_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = Batch.objects.filter(created_at__lt=cutoff).delete()
+    IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def sweep(*, older_than: timedelta = timedelta(seconds=20)) -> dict:
+    """Re-wakes what a lost message left behind: open batches and unflagged orders untouched for a while."""
+    cutoff = timezone.now() - older_than
+    batches = list(
+        Batch.objects.filter(
+            status__in=[BatchStatus.INITIALISING, BatchStatus.PROCESSING], created_at__lt=cutoff
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for batch_id in batches:
+        _enqueue_advance(batch_id)
+    orders = list(
+        Order.objects.filter(status=OrderStatus.PROVISIONING, needs_attention=False, order_date__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    for order_id in orders:
+        _enqueue_provisioning(order_id)
+    return {"batches": len(batches), "orders": len(orders)}

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from batches import views
+
+urlpatterns = [
+    path("subscriptions", views.SubscriptionList.as_view()),
+    path("subscriptions/<str:address>", views.SubscriptionDetail.as_view()),
+    path("subscriptions/<str:address>/services", views.SubscriptionServices.as_view()),
+    path("subscriptions/<str:address>/services/<str:sid>", views.SubscriptionServices.as_view()),
+    path("subscriptions/<str:address>/services/<str:sid>/<str:instance>", views.SubscriptionServices.as_view()),
+    path("orders/<int:order_id>", views.OrderDetail.as_view()),
+    path("batches", views.BatchList.as_view()),
+    path("batches/<str:batch_id>", views.BatchDetail.as_view()),
+]

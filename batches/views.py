@@ -1,0 +1,101 @@
+"""The /ecc/v1 resources: parse, call a service, answer in the reference's shapes."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from batchplatform.api.basic import BasicAuthViewMixin
+from batchplatform.errors import NotFound
+from batchplatform.services import organisation_of
+from batches import selectors, services
+from batches.models import Order
+from batches.serializers import batch_data, order_data, subscription_data, subscription_summary
+
+
+class EccView(BasicAuthViewMixin, APIView):
+    def organisation(self):
+        organisation = organisation_of(self.request.user)
+        if organisation is None:
+            # Staff without an organisation have no subscriptions of their own.
+            raise NotFound("This user belongs to no organisation", "NO_ORGANISATION")
+        return organisation
+
+    def order_accepted(self, resource: str) -> Response:
+        order = services.submit_order(
+            organisation=self.organisation(), method=self.request.method, resource=resource, body=self.request.data
+        )
+        return Response({"orders": [order.pk]}, status=status.HTTP_202_ACCEPTED)
+
+
+class SubscriptionList(EccView):
+    def get(self, request):
+        subscriptions = selectors.list_subscriptions(self.organisation(), request.query_params)
+        ongoing: dict[int, list[int]] = {}
+        for order_id, subscription_id in Order.objects.filter(
+            subscription__in=subscriptions, status="PROVISIONING"
+        ).values_list("pk", "subscription_id"):
+            ongoing.setdefault(subscription_id, []).append(order_id)
+        return Response({"subscriptions": [subscription_summary(s, ongoing.get(s.pk, [])) for s in subscriptions]})
+
+    def post(self, request):
+        return self.order_accepted("subscriptions")
+
+
+class SubscriptionDetail(EccView):
+    def get(self, request, address):
+        return Response(subscription_data(services.get_subscription(self.organisation(), address)))
+
+    def patch(self, request, address):
+        return self.order_accepted(f"subscriptions/{address}")
+
+
+class SubscriptionServices(EccView):
+    """POST assigns, PATCH modifies, DELETE withdraws (the sid in the path or in the body)."""
+
+    def resource(self, address, sid=None, instance=None) -> str:
+        services.get_subscription(self.organisation(), address)  # 404 first, as the reference says
+        return "/".join(part for part in ("subscriptions", address, "services", sid, instance) if part)
+
+    def post(self, request, address, sid=None, instance=None):
+        return self.order_accepted(self.resource(address, sid, instance))
+
+    def patch(self, request, address, sid=None, instance=None):
+        return self.order_accepted(self.resource(address, sid, instance))
+
+    def delete(self, request, address, sid=None, instance=None):
+        return self.order_accepted(self.resource(address, sid, instance))
+
+
+class OrderDetail(EccView):
+    def get(self, request, order_id):
+        order = Order.objects.filter(pk=order_id, organisation=self.organisation()).first()
+        if order is None:
+            raise NotFound("Order not found", "ORDER_NOT_FOUND")
+        return Response(order_data(order))
+
+
+class BatchList(EccView):
+    def post(self, request):
+        organisation = self.organisation()
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            batch = services.submit_batch(organisation=organisation, payload=request.data)
+            return Response(batch_data(batch), status=status.HTTP_202_ACCEPTED)
+        if len(key) > 200:
+            raise services.Invalid("Idempotency-Key is at most 200 characters")
+        first = services.claim_idempotency_key(organisation=organisation, key=key, body=request.body)
+        if first is not None:
+            return Response(first.response, status=first.response_status)
+        try:
+            batch = services.submit_batch(organisation=organisation, payload=request.data)
+        except Exception:
+            services.release_idempotency_key(organisation=organisation, key=key)
+            raise
+        body = batch_data(batch)
+        services.record_idempotent_response(organisation=organisation, key=key, status=202, response=body)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class BatchDetail(EccView):
+    def get(self, request, batch_id):
+        return Response(batch_data(services.get_batch(organisation=self.organisation(), batch_id=batch_id)))
