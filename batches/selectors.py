@@ -1,7 +1,7 @@
 from django.db.models import Q
 
-from batchplatform.errors import Invalid
 from batches.models import Subscription
+from batchplatform.errors import Invalid
 
 SORTABLE = ("iccid", "msisdn", "blocked")
 MAX_FILTERS = 10

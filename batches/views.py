@@ -4,12 +4,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from batchplatform.api.basic import BasicAuthViewMixin
-from batchplatform.errors import NotFound
-from batchplatform.services import organisation_of
 from batches import selectors, services
 from batches.models import Order
 from batches.serializers import batch_data, order_data, subscription_data, subscription_summary
+from batchplatform.api.basic import BasicAuthViewMixin
+from batchplatform.errors import NotFound
+from batchplatform.services import organisation_of
 
 
 class EccView(BasicAuthViewMixin, APIView):
