@@ -1,5 +1,7 @@
 """The /ecc/v1 resources: parse, call a service, answer in the reference's shapes."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,6 +12,13 @@ from batches.serializers import batch_data, order_data, subscription_data, subsc
 from batchplatform.api.basic import BasicAuthViewMixin
 from batchplatform.errors import NotFound
 from batchplatform.services import organisation_of
+
+
+def ecc_schema(operation_id: str, *, body: bool = False):
+    """The ECC bodies are plain JSON objects, documented in the reference pages."""
+    return extend_schema(
+        operation_id=operation_id, request=OpenApiTypes.OBJECT if body else None, responses=OpenApiTypes.OBJECT
+    )
 
 
 class EccView(BasicAuthViewMixin, APIView):
@@ -28,6 +37,7 @@ class EccView(BasicAuthViewMixin, APIView):
 
 
 class SubscriptionList(EccView):
+    @ecc_schema("ecc_subscriptions_list")
     def get(self, request):
         subscriptions = selectors.list_subscriptions(self.organisation(), request.query_params)
         ongoing: dict[int, list[int]] = {}
@@ -37,36 +47,61 @@ class SubscriptionList(EccView):
             ongoing.setdefault(subscription_id, []).append(order_id)
         return Response({"subscriptions": [subscription_summary(s, ongoing.get(s.pk, [])) for s in subscriptions]})
 
+    @ecc_schema("ecc_subscription_create", body=True)
     def post(self, request):
         return self.order_accepted("subscriptions")
 
 
 class SubscriptionDetail(EccView):
+    @ecc_schema("ecc_subscription_get")
     def get(self, request, address):
         return Response(subscription_data(services.get_subscription(self.organisation(), address)))
 
+    @ecc_schema("ecc_subscription_block_or_change_state", body=True)
     def patch(self, request, address):
         return self.order_accepted(f"subscriptions/{address}")
 
 
-class SubscriptionServices(EccView):
-    """POST assigns, PATCH modifies, DELETE withdraws (the sid in the path or in the body)."""
-
-    def resource(self, address, sid=None, instance=None) -> str:
+class ServicesView(EccView):
+    def resource(self, address, *parts) -> str:
         services.get_subscription(self.organisation(), address)  # 404 first, as the reference says
-        return "/".join(part for part in ("subscriptions", address, "services", sid, instance) if part)
+        return "/".join(("subscriptions", address, "services", *parts))
 
-    def post(self, request, address, sid=None, instance=None):
-        return self.order_accepted(self.resource(address, sid, instance))
 
-    def patch(self, request, address, sid=None, instance=None):
-        return self.order_accepted(self.resource(address, sid, instance))
+class SubscriptionServices(ServicesView):
+    """POST assigns, PATCH modifies, DELETE withdraws, the service id in the body."""
 
-    def delete(self, request, address, sid=None, instance=None):
+    @ecc_schema("ecc_services_assign", body=True)
+    def post(self, request, address):
+        return self.order_accepted(self.resource(address))
+
+    @ecc_schema("ecc_services_modify", body=True)
+    def patch(self, request, address):
+        return self.order_accepted(self.resource(address))
+
+    @ecc_schema("ecc_services_withdraw", body=True)
+    def delete(self, request, address):
+        return self.order_accepted(self.resource(address))
+
+
+class SubscriptionService(ServicesView):
+    @ecc_schema("ecc_service_modify", body=True)
+    def patch(self, request, address, sid):
+        return self.order_accepted(self.resource(address, sid))
+
+    @ecc_schema("ecc_service_withdraw")
+    def delete(self, request, address, sid):
+        return self.order_accepted(self.resource(address, sid))
+
+
+class SubscriptionServiceInstance(ServicesView):
+    @ecc_schema("ecc_service_instance_withdraw")
+    def delete(self, request, address, sid, instance):
         return self.order_accepted(self.resource(address, sid, instance))
 
 
 class OrderDetail(EccView):
+    @ecc_schema("ecc_order_get")
     def get(self, request, order_id):
         order = Order.objects.filter(pk=order_id, organisation=self.organisation()).first()
         if order is None:
@@ -75,6 +110,7 @@ class OrderDetail(EccView):
 
 
 class BatchList(EccView):
+    @ecc_schema("ecc_batch_submit", body=True)
     def post(self, request):
         organisation = self.organisation()
         key = request.headers.get("Idempotency-Key")
@@ -97,5 +133,6 @@ class BatchList(EccView):
 
 
 class BatchDetail(EccView):
+    @ecc_schema("ecc_batch_get")
     def get(self, request, batch_id):
         return Response(batch_data(services.get_batch(organisation=self.organisation(), batch_id=batch_id)))

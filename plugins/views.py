@@ -57,6 +57,7 @@ class PluginList(V1View):
     def get_queryset(self):
         return selectors.plugins_for(self.request).order_by("id")
 
+    @extend_schema(operation_id="v1_plugins_list")
     def get(self, request):
         return self.listing(self.get_queryset(), PluginSerializer)
 
@@ -84,6 +85,7 @@ class PluginDetail(V1View):
 class VersionList(V1View):
     serializer_class = VersionSerializer
 
+    @extend_schema(operation_id="v1_plugins_versions_list")
     def get(self, request, plugin_id):
         plugin = selectors.plugin_for(request, plugin_id)
         versions = plugin.versions.select_related("plugin").prefetch_related("properties").order_by("id")
@@ -148,6 +150,7 @@ class InstanceList(V1View):
     def get_queryset(self):
         return selectors.instances_for(self.request).order_by("id")
 
+    @extend_schema(operation_id="v1_integration_batch_instances_list")
     def get(self, request):
         return self.listing(self.get_queryset(), InstanceSerializer)
 
@@ -206,6 +209,7 @@ class ExecutionList(V1View):
     def get_queryset(self):
         return selectors.executions_for(self.request).order_by("-id")
 
+    @extend_schema(operation_id="v1_integration_batch_instances_executions_list")
     def get(self, request, instance_id):
         instance = selectors.instance_for(request, instance_id)
         return self.listing(self.get_queryset().filter(instance=instance), ExecutionSerializer)

@@ -5,6 +5,8 @@ import re
 from datetime import UTC, datetime
 
 import json5
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import BasePagination
@@ -119,6 +121,7 @@ def epoch_ms(moment) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class EpochMillisField(serializers.Field):
     default_error_messages = {"invalid": "Expected a date as epoch milliseconds (an integer), e.g. 1562595783663."}
 
@@ -138,6 +141,7 @@ class EpochMillisField(serializers.Field):
         return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class IdField(serializers.Field):
     """Ids are strings of digits."""
 

@@ -66,3 +66,10 @@ def test_the_openapi_document_describes_the_api(client, db):
     assert "/v1/connected_user" in document["paths"]
     assert document["components"]["securitySchemes"]["apiToken"]["name"] == "Authorization"
     assert client.get("/api/schema/ui/").status_code == 200
+
+
+def test_the_openapi_document_generates_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yaml"))
+    assert "/ecc/v1/batches" in (tmp_path / "schema.yaml").read_text()
