@@ -202,6 +202,10 @@ CELERY_QUEUE_NAMES = [
     "executions-extra-large",
 ]
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "batches.tasks.advance_batch_task": {"queue": "batches"},
+    "batches.tasks.provision_order_task": {"queue": "batches"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

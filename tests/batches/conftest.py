@@ -1,0 +1,48 @@
+import pytest
+
+from batchplatform.celery import app as celery_app
+from batches.models import AssignedService, Service, Subscription
+
+
+@pytest.fixture
+def eager(settings, django_capture_on_commit_callbacks):
+    """Tasks run inline when their transaction commits: a batch is processed to its end within
+    the call that submitted it (the real worker is exercised in test_worker.py)."""
+    celery_app.conf.task_always_eager = True
+
+    class Runner:
+        def __call__(self, function, *args, **kwargs):
+            with django_capture_on_commit_callbacks(execute=True):
+                return function(*args, **kwargs)
+
+    yield Runner()
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def data1g(organisation):
+    return Service.objects.create(
+        organisation=organisation, sid="Data1G", service_type="bucket", multiple_instances=True
+    )
+
+
+@pytest.fixture
+def subscriptions(organisation, data1g):
+    """The seed's starting data: 46708421488 and 46708421466 exist, 46708421477 does too."""
+    made = {}
+    for n, msisdn in enumerate(["46708421488", "46708421477", "46708421466"]):
+        made[msisdn] = Subscription.objects.create(
+            organisation=organisation, msisdn=msisdn, iccid=f"8946117771000170{n:04d}"
+        )
+    return made
+
+
+@pytest.fixture
+def foreign_subscription(other_organisation):
+    return Subscription.objects.create(
+        organisation=other_organisation, msisdn="46700000001", iccid="89461177710009999999"
+    )
+
+
+def assigned(subscription) -> list[str]:
+    return sorted(str(a) for a in AssignedService.objects.filter(subscription=subscription))
