@@ -239,17 +239,25 @@ def _finish_locked(order: Order, status: str, *, subscription: Subscription | No
 
 
 def retry_order(*, order: Order) -> None:
-    """An operator's retry of a flagged order."""
+    """An operator's retry of a flagged order: at once with the local provisioner, else queued
+    (a network element may take its full timeout and retries; an admin request should not)."""
     if order.status != OrderStatus.PROVISIONING:
         raise Conflict(f"Order {order.pk} is {order.status}: nothing to retry")
-    Order.objects.filter(pk=order.pk).update(needs_attention=False)
-    provision_order(order.pk)
+    # Only a flagged order: an unflagged one may be in a worker's hands right now.
+    if not Order.objects.filter(pk=order.pk, needs_attention=True).update(needs_attention=False):
+        raise Conflict(f"Order {order.pk} is not flagged for attention: it is still being provisioned")
+    if get_provisioner().inline:
+        provision_order(order.pk)
+    else:
+        transaction.on_commit(lambda: _enqueue_provisioning(order.pk))
 
 
 def cancel_order(*, order: Order, reason: str = "Canceled by an operator") -> None:
     if order.status != OrderStatus.PROVISIONING:
         raise Conflict(f"Order {order.pk} is {order.status}: it cannot be canceled")
-    finish_order(order.pk, OrderStatus.CANCELED, failure=reason)
+    # Keep why provisioning failed next to why it was canceled.
+    failure = f"{order.failure}\n{reason}" if order.failure else reason
+    finish_order(order.pk, OrderStatus.CANCELED, failure=failure)
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -532,9 +540,11 @@ def release_idempotency_key(*, organisation: Organisation, key: str) -> None:
 def purge_batches(*, older_than_days: int | None = None) -> int:
     days = settings.ECC_BATCH_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - timedelta(days=days)
-    deleted, _ = Batch.objects.filter(created_at__lt=cutoff).delete()
+    # A batch still waiting on a flagged order stays until an operator settles it.
+    finished = [BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED]
+    _, deleted = Batch.objects.filter(created_at__lt=cutoff, status__in=finished).delete()
     IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return deleted.get(Batch._meta.label, 0)
 
 
 def sweep(*, older_than: timedelta = timedelta(seconds=20)) -> dict:

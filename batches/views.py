@@ -59,6 +59,7 @@ class SubscriptionDetail(EccView):
 
     @ecc_schema("ecc_subscription_block_or_change_state", body=True)
     def patch(self, request, address):
+        services.get_subscription(self.organisation(), address)  # 404 first, as the reference says
         return self.order_accepted(f"subscriptions/{address}")
 
 
