@@ -1,7 +1,7 @@
 import pytest
 
-from batchplatform.celery import app as celery_app
 from batches.models import AssignedService, Service, Subscription
+from batchplatform.celery import app as celery_app
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
-from batchplatform.models import Event
 from batches.models import Batch, BatchRequest, Order, Subscription
+from batchplatform.models import Event
 from tests.batches.conftest import assigned
 
 # The seed's example request, as written.
@@ -259,10 +259,10 @@ def test_the_same_idempotency_key_and_body_returns_the_first_answer(ecc, subscri
 
 
 def test_a_key_still_being_accepted_is_a_409(ecc, organisation, subscriptions):
+    import json
+
     from batches.models import IdempotencyKey
     from batches.services import request_fingerprint
-
-    import json
 
     body = json.dumps(SEED_BATCH).encode()
     IdempotencyKey.objects.create(organisation=organisation, key="k-2", body_sha256=request_fingerprint(body))
