@@ -25,6 +25,7 @@ class Subscription(models.Model):
     blocked = models.BooleanField(default=False)
     subscription_type = models.CharField(max_length=100, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    bucket_instances_issued = models.PositiveIntegerField(default=0, help_text="Gives bucket instances their ids")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -129,6 +130,8 @@ class Order(models.Model):
     order_date = models.DateTimeField(auto_now_add=True)
     completion_date = models.DateTimeField(null=True, blank=True)
     attempts = models.IntegerField(default=0)
+    # A worker provisioning the order holds it until then; after that (a crash), another may.
+    lease_until = models.DateTimeField(null=True, blank=True)
     failure = models.TextField(blank=True, help_text="Why provisioning failed, for the operator")
     needs_attention = models.BooleanField(default=False, help_text="Failed: an operator retries or cancels it")
 

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import Q
 
 from batches.models import AssignedService, Order, Service, ServiceType, Subscription
 
@@ -34,9 +34,11 @@ def find_service(organisation_id: int, sid: str) -> Service | None:
     return min(candidates, key=lambda service: service.organisation_id is None, default=None)
 
 
-def _next_instance_id(subscription: Subscription, service: Service) -> str:
-    last = AssignedService.objects.filter(subscription=subscription, service=service).aggregate(n=Max("id"))["n"] or 0
-    return f"i{last + 1}"
+def _next_instance_id(subscription: Subscription) -> str:
+    """a1, a2, ... per subscription, never reused: a withdrawn instance's id stays gone."""
+    subscription.bucket_instances_issued += 1
+    subscription.save(update_fields=["bucket_instances_issued"])
+    return f"a{subscription.bucket_instances_issued}"
 
 
 def _create(order: Order, payload: dict) -> Subscription:
@@ -67,7 +69,7 @@ def _assign(subscription: Subscription, payload: dict, organisation_id: int) -> 
             raise ProvisioningRefused(f"Service {entry['id']} not found")
         attributes = {k: v for k, v in entry.items() if k != "id"}
         if service.multiple_instances:
-            instance = _next_instance_id(subscription, service)
+            instance = _next_instance_id(subscription)
             AssignedService.objects.create(
                 subscription=subscription, service=service, instance=instance, attributes=attributes
             )

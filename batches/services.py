@@ -9,6 +9,7 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from batches.models import (
@@ -148,10 +149,14 @@ def _enqueue_provisioning(order_id: int) -> None:
 def provision_order(order_id: int) -> None:
     """Carries out one order. Safe to run twice: a finished or flagged order is left alone."""
     provisioner = get_provisioner()
-    order = Order.objects.filter(pk=order_id, status=OrderStatus.PROVISIONING, needs_attention=False).first()
-    if order is None:
+    now = timezone.now()
+    claimable = Order.objects.filter(pk=order_id, status=OrderStatus.PROVISIONING, needs_attention=False).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+    # Claim it: a second worker (a re-delivered message, the sweeper) finds it taken and leaves it.
+    if not claimable.update(lease_until=now + provisioning_lease(), attempts=F("attempts") + 1):
         return
-    Order.objects.filter(pk=order.pk).update(attempts=order.attempts + 1)
+    order = Order.objects.get(pk=order_id)
     try:
         provisioner.send(order)
     except ProvisioningRefused as error:
@@ -161,6 +166,13 @@ def provision_order(order_id: int) -> None:
         flag_order(order_id, str(error))
         return
     _record_and_finish(order_id)
+
+
+def provisioning_lease() -> timedelta:
+    """Longer than the provisioner may take with all its retries."""
+    attempts = settings.ECC_PROVISIONER_RETRIES + 1
+    backoff = settings.ECC_PROVISIONER_BACKOFF * (2**attempts)
+    return timedelta(seconds=settings.ECC_PROVISIONER_TIMEOUT * attempts + backoff + 30)
 
 
 def _record_and_finish(order_id: int) -> None:
@@ -195,6 +207,7 @@ def _finish_locked(order: Order, status: str, *, subscription: Subscription | No
     order.status = status
     order.completion_date = timezone.now()
     order.needs_attention = False
+    order.lease_until = None
     if failure:
         order.failure = failure[:2000]
     if subscription is not None and order.subscription_id is None:

@@ -69,7 +69,7 @@ def test_the_seeds_batch_is_processed_to_its_end(ecc, organisation, subscription
     assert all(isinstance(r["orderid"], int) for r in batch["requests"][:3])
     assert Subscription.objects.get(msisdn="46708421499").iccid == "89461177710001700003"
     assert Subscription.objects.get(msisdn="46708421488").blocked is True
-    assert assigned(subscriptions["46708421466"]) == ["Data1G/i1"]
+    assert assigned(subscriptions["46708421466"]) == ["Data1G/a1"]
     order = ecc.get(f"/ecc/v1/orders/{batch['requests'][1]['orderid']}").json()
     assert (order["status"], order["msisdn"]) == ("COMPLETED", "46708421488")
     events = Event.objects.filter(organisation=organisation).order_by("stream", "sequence")
@@ -124,7 +124,7 @@ def test_requests_for_the_same_subscription_are_serialised_not_failed(ecc, subsc
     assert [r["status"] for r in batch["requests"]] == ["COMPLETED"] * 4
     assert batch["status"] == "COMPLETED"
     created = Subscription.objects.get(msisdn="46701112223")
-    assert (created.blocked, created.state, assigned(created)) == (True, "IN_USE", ["Data1G/i1"])
+    assert (created.blocked, created.state, assigned(created)) == (True, "IN_USE", ["Data1G/a1"])
 
 
 def test_a_multi_batch_stops_a_sequence_after_a_request_that_did_not_complete(ecc, subscriptions, eager):

@@ -38,7 +38,7 @@ def test_block_state_assign_modify_withdraw_each_answer_202_with_an_order(ecc, s
             {"services": [{"id": "cfu", "forward-number": "467012312334"}, {"id": "Data1G"}]},
         ),
         (ecc.patch, f"{url}/services/cfu", {"forward-number": "467012312345"}),
-        (ecc.delete, f"{url}/services/Data1G/i1", None),
+        (ecc.delete, f"{url}/services/Data1G/a1", None),
     ]
     for method, path, body in steps:
         response = eager(method, path, body, format="json")
@@ -46,7 +46,7 @@ def test_block_state_assign_modify_withdraw_each_answer_202_with_an_order(ecc, s
         assert Order.objects.get(pk=response.json()["orders"][0]).status == "COMPLETED"
     subscription = Subscription.objects.get(msisdn="46708421488")
     assert (subscription.blocked, subscription.state) == (True, "IN_USE")
-    assert assigned(subscription) == ["Data1G/i2", "cfu"]
+    assert assigned(subscription) == ["Data1G/a2", "cfu"]
     services = {s["id"]: s for s in ecc.get(url).json()["services"]}
     assert services["cfu"]["forward-number"] == "467012312345"
     eager(ecc.delete, f"{url}/services/Data1G", None)
