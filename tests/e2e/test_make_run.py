@@ -95,12 +95,38 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
             assert "batchplatform operations" in page.text and "Organisations" in page.text
 
         organisation_id = manage("createorganisation", "acme", env=env).stdout.strip()
-        manage("createapiuser", "acme", "alice", env=env)
+        manage("createapiuser", "acme", "alice", "--password", "alice-password-1", env=env)
         token = manage("createapitoken", "alice", env=env).stdout.strip()
         response = httpx.get(f"{base}/v1/connected_user", headers={"Authorization": token})
         assert response.status_code == 200
         assert response.json()["data"]["organisation_id"] == organisation_id
         assert httpx.get(f"{base}/v1/connected_user").status_code == 401
+
+        # A request batch, carried to its end by the embedded worker (filesystem broker, SQLite).
+        ecc = httpx.Client(base_url=f"{base}/ecc/v1", auth=("alice", "alice-password-1"), timeout=10)
+        batch = ecc.post(
+            "/batches",
+            json={
+                "type": "multi",
+                "requests": [
+                    {
+                        "method": "POST",
+                        "resource": "subscriptions",
+                        "body": {"msisdn": "46708421488", "iccid": "89461177710001700003"},
+                    },
+                    {
+                        "method": "PATCH",
+                        "resource": "subscriptions/iccid:89461177710001700003",
+                        "body": {"state": "IN_USE"},
+                    },
+                ],
+            },
+        )
+        assert batch.status_code == 202, batch.text
+        url = f"/batches/{batch.json()['batchid']}"
+        done = wait_until(lambda: ecc.get(url).json()["status"] == "COMPLETED", 60, "the batch to complete", output)
+        assert done
+        assert ecc.get("/subscriptions/msisdn:46708421488").json()["status"] == "IN_USE"
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends
         try:
