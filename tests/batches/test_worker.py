@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 
 import pytest
 from django.db import connection
@@ -142,3 +143,43 @@ def test_a_worker_killed_mid_batch_leaves_nothing_stuck_and_nothing_done_twice(e
     # At most the orders in flight when the worker died were sent twice (with the same idempotency key).
     assert len(element.received) - len(set(element.received)) <= 2
     assert Subscription.objects.filter(blocked=True).count() == 40
+
+
+def test_concurrent_batches_on_the_same_subscriptions_wait_for_each_other(ecc, organisation, worker):
+    worker(concurrency=4)
+    subs = make_subscriptions(organisation, 10)
+    batch_ids = [
+        ecc.post("/ecc/v1/batches", batch_of(subs), format="json").json()["batchid"],
+        ecc.post(
+            "/ecc/v1/batches",
+            {
+                "requests": [
+                    {"method": "PATCH", "resource": f"subscriptions/msisdn:{s.msisdn}", "body": {"state": "IN_USE"}}
+                    for s in subs
+                ]
+            },
+            format="json",
+        ).json()["batchid"],
+        ecc.post(
+            "/ecc/v1/batches",
+            {
+                "requests": [
+                    {"method": "POST", "resource": f"subscriptions/iccid:{s.iccid}/services", "body": {"id": "cfu"}}
+                    for s in subs
+                ]
+            },
+            format="json",
+        ).json()["batchid"],
+    ]
+    for batch_id in batch_ids:
+        wait_for(lambda batch_id=batch_id: final(batch_id), 90, f"batch {batch_id} to finish")
+    assert set(BatchRequest.objects.values_list("status", flat=True)) == {"COMPLETED"}
+    assert set(Batch.objects.values_list("status", flat=True)) == {"COMPLETED"}
+    for subscription in Subscription.objects.all():
+        assert (subscription.blocked, subscription.state) == (True, "IN_USE")
+        assert subscription.services.get().service.sid == "cfu"
+        # One outstanding order at a time: each order ended before the next began.
+        orders = list(Order.objects.filter(iccid=subscription.iccid).order_by("order_date"))
+        assert len(orders) == 3
+        for earlier, later in pairwise(orders):
+            assert earlier.completion_date <= later.order_date
