@@ -190,7 +190,7 @@ def _record_and_finish(order_id: int) -> None:
 def flag_order(order_id: int, failure: str) -> None:
     logger.warning("order %s needs an operator: %s", order_id, failure)
     Order.objects.filter(pk=order_id, status=OrderStatus.PROVISIONING).update(
-        needs_attention=True, failure=failure[:2000]
+        needs_attention=True, failure=failure[:2000], lease_until=None
     )
 
 
@@ -570,10 +570,12 @@ def sweep(*, older_than: timedelta = timedelta(seconds=20)) -> dict:
     )
     for batch_id in batches:
         _enqueue_advance(batch_id)
+    # Orders a live worker holds (lease not expired) are left to it.
+    unclaimed = Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
     orders = list(
-        Order.objects.filter(status=OrderStatus.PROVISIONING, needs_attention=False, order_date__lt=cutoff).values_list(
-            "pk", flat=True
-        )[:1000]
+        Order.objects.filter(
+            unclaimed, status=OrderStatus.PROVISIONING, needs_attention=False, order_date__lt=cutoff
+        ).values_list("pk", flat=True)[:1000]
     )
     for order_id in orders:
         _enqueue_provisioning(order_id)

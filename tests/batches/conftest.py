@@ -9,6 +9,7 @@ def eager(settings, django_capture_on_commit_callbacks):
     """Tasks run inline when their transaction commits: a batch is processed to its end within
     the call that submitted it (the real worker is exercised in test_worker.py)."""
     celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True  # a failing task fails the test
 
     class Runner:
         def __call__(self, function, *args, **kwargs):
@@ -17,6 +18,7 @@ def eager(settings, django_capture_on_commit_callbacks):
 
     yield Runner()
     celery_app.conf.task_always_eager = False
+    celery_app.conf.task_eager_propagates = False
 
 
 @pytest.fixture
