@@ -1,13 +1,14 @@
 """GET /ecc/v1/events/{event-type}: the ECC event log, read by cursor, with long-polling.
 
-An async view (DRF has none) so that a long-poll waits on the event loop: no thread and no database
-connection is held while it waits. The cursor travels in the ETag, so a client that reconnects with
+An async view (DRF has none) so that a long-poll waits on the event loop: the view holds no thread
+and no database connection while it waits. The cursor travels in the ETag, so a client that reconnects with
 If-None-Match gets every event after the last one it was given, exactly once.
 """
 
 import base64
 import binascii
 import re
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import authenticate, get_user_model
@@ -31,53 +32,69 @@ WWW_AUTHENTICATE = 'Basic realm="batchplatform"'
 _NUMBER = re.compile(r"[0-9]{1,18}")
 
 
-class NotAuthenticated(Exception):
-    pass
+class Refused(Exception):
+    """A request answered with an ECC error instead of events."""
+
+    def __init__(self, status: int, message: str, headers=None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
 
 
-class BadParameter(Exception):
-    pass
+@dataclass(frozen=True)
+class Poll:
+    organisation_id: int
+    after: int  # the cursor: events with a greater sequence are new to the client
+    limit: int
+    long_polling: int
+    conditional: bool  # If-None-Match carried an ETag of ours
 
 
 async def events_view(request, event_type):
     try:
-        organisation_id = await sync_to_async(_caller_organisation_id, thread_sensitive=False)(request)
-    except NotAuthenticated:
-        return _error(401, "Invalid or missing credentials.", {"WWW-Authenticate": WWW_AUTHENTICATE})
-    if request.method not in {"GET", "HEAD"}:
-        return _error(405, f'Method "{request.method}" not allowed.', {"Allow": "GET, HEAD"})
-    if organisation_id is None:
-        return _error(404, "Not found.")
-    if event_type not in EVENT_TYPES:
-        return _error(404, "Unknown event type")
-    try:
-        limit, first_element, long_polling = _parameters(request.GET)
-    except BadParameter as exc:
-        return _error(400, str(exc))
-
-    etag_cursor = _cursor_from_etag(request.headers.get("If-None-Match", ""), event_type)
-    if etag_cursor is not None:
-        after = etag_cursor
-    elif first_element is not None:
-        after = max(first_element - 1, 0)
-    else:
-        after = 0
-    # Cancellation on client disconnect propagates through here: wait_for_events leaves its group.
+        poll = await _poll_of(request, event_type)
+    except Refused as refused:
+        return JsonResponse(
+            error_body("ecc", refused.status, refused.message), status=refused.status, headers=refused.headers
+        )
+    # On a client disconnect Django cancels this task; wait_for_events leaves its group on the way out.
     events = await wait_for_events(
-        organisation_id=organisation_id, stream=f"ecc.{event_type}", after=after, timeout=long_polling, limit=limit
+        organisation_id=poll.organisation_id,
+        stream=f"ecc.{event_type}",
+        after=poll.after,
+        timeout=poll.long_polling,
+        limit=poll.limit,
     )
     if events:
         body = {"events": [{"sequence-number": event.sequence, **event.payload} for event in events]}
         return JsonResponse(
             body, content_type=JSON_CONTENT_TYPE, headers={"ETag": _etag(event_type, events[-1].sequence)}
         )
-    if long_polling > 0 or etag_cursor is not None:
-        return HttpResponseNotModified(headers={"ETag": _etag(event_type, after)})
-    return JsonResponse({"events": []}, content_type=JSON_CONTENT_TYPE, headers={"ETag": _etag(event_type, after)})
+    etag = _etag(event_type, poll.after)
+    if poll.long_polling or poll.conditional:
+        return HttpResponseNotModified(headers={"ETag": etag})
+    return JsonResponse({"events": []}, content_type=JSON_CONTENT_TYPE, headers={"ETag": etag})
+
+
+async def _poll_of(request, event_type: str) -> Poll:
+    """What the request asks for, or Refused; checks in DRF's order (credentials before method)."""
+    organisation_id = await sync_to_async(_caller_organisation_id, thread_sensitive=False)(request)
+    if request.method not in {"GET", "HEAD"}:
+        raise Refused(405, f'Method "{request.method}" not allowed.', {"Allow": "GET, HEAD"})
+    if organisation_id is None:
+        raise Refused(404, "Not found.")
+    if event_type not in EVENT_TYPES:
+        raise Refused(404, "Unknown event type")
+    limit, first_element, long_polling = _parameters(request.GET)
+    etag_cursor = _cursor_from_etag(request.headers.get("If-None-Match", ""), event_type)
+    if etag_cursor is not None:
+        after = etag_cursor
+    else:
+        after = max((first_element or 0) - 1, 0)  # first-element is inclusive
+    return Poll(organisation_id, after, limit, long_polling, conditional=etag_cursor is not None)
 
 
 def _caller_organisation_id(request) -> int | None:
-    """The caller's organisation id (None without one); raises NotAuthenticated.
+    """The caller's organisation id (None without one); refuses a caller without valid credentials.
 
     Runs in a worker thread whose connection is closed afterwards, rather than in the request's
     thread, where the connection would stay open for the whole long-poll.
@@ -90,7 +107,7 @@ def _caller_organisation_id(request) -> int | None:
         else:
             user = request.user  # the session, for users of the admin and browsable API
         if user is None or not user.is_authenticated:
-            raise NotAuthenticated
+            raise _unauthenticated()
         user = get_user_model().objects.select_related("membership__organisation").get(pk=user.pk)
         organisation = organisation_of(user)
         return organisation.pk if organisation is not None else None
@@ -106,14 +123,14 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise NotAuthenticated from None
+        raise _unauthenticated() from None
     try:
         text = decoded.decode("utf-8")
     except UnicodeDecodeError:
         text = decoded.decode("latin-1")  # what older clients send, as DRF accepts
     username, colon, password = text.partition(":")
     if not colon or not username:
-        raise NotAuthenticated
+        raise _unauthenticated()
     return username, password
 
 
@@ -131,7 +148,7 @@ def _integer(query, name: str, default, minimum: int, maximum: int | None):
     value = int(raw) if _NUMBER.fullmatch(raw) else None
     if value is None or value < minimum or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise BadParameter(f"{name} must be an integer {bounds}, not {raw[:20]!r}.")
+        raise Refused(400, f"{name} must be an integer {bounds}, not {raw[:20]!r}.")
     return value
 
 
@@ -142,12 +159,11 @@ def _etag(event_type: str, sequence: int) -> str:
 def _cursor_from_etag(header: str, event_type: str) -> int | None:
     """The sequence encoded in the first ETag of If-None-Match that we issued for this type."""
     for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/")
-        match = re.fullmatch(rf'"{re.escape(event_type)}-([0-9]{{1,18}})"', tag)
+        match = re.fullmatch(rf'(?:W/)?"{re.escape(event_type)}-([0-9]{{1,18}})"', tag.strip())
         if match:
             return int(match[1])
     return None
 
 
-def _error(status: int, message: str, headers=None) -> JsonResponse:
-    return JsonResponse(error_body("ecc", status, message), status=status, headers=headers)
+def _unauthenticated() -> Refused:
+    return Refused(401, "Invalid or missing credentials.", {"WWW-Authenticate": WWW_AUTHENTICATE})

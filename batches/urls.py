@@ -1,6 +1,6 @@
 from django.urls import path
 
-from batches import views
+from batches import events_api, views
 
 urlpatterns = [
     path("subscriptions", views.SubscriptionList.as_view()),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("orders/<int:order_id>", views.OrderDetail.as_view()),
     path("batches", views.BatchList.as_view()),
     path("batches/<str:batch_id>", views.BatchDetail.as_view()),
+    path("events/<str:event_type>", events_api.events_view),
 ]
