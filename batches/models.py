@@ -218,6 +218,10 @@ class BatchRequest(models.Model):
             models.UniqueConstraint(fields=["batch", "position"], name="batch_request_position"),
             models.CheckConstraint(condition=Q(status__in=RequestStatus.values), name="batch_request_status_known"),
         ]
+        indexes = [
+            # Who waits for a subscription when one of its orders ends (wake_batches_waiting_on).
+            models.Index(fields=["group_key"], condition=Q(status="APPROVED"), name="batch_request_waiting"),
+        ]
 
     def __str__(self):
         return f"{self.batch_id}#{self.position}"

@@ -146,7 +146,7 @@ def _enqueue_provisioning(order_id: int) -> None:
 # --- orders ----------------------------------------------------------------------------------
 
 
-def provision_order(order_id: int) -> None:
+def provision_order(order_id: int, *, wake_own_batch: bool = True) -> None:
     """Carries out one order. Safe to run twice: a finished or flagged order is left alone."""
     provisioner = get_provisioner()
     now = timezone.now()
@@ -160,12 +160,12 @@ def provision_order(order_id: int) -> None:
     try:
         provisioner.send(order)
     except ProvisioningRefused as error:
-        finish_order(order_id, OrderStatus.CANCELED, failure=str(error))
+        finish_order(order_id, OrderStatus.CANCELED, failure=str(error), wake_own_batch=wake_own_batch)
         return
     except ProvisioningFailed as error:
         flag_order(order_id, str(error))
         return
-    _record_and_finish(order_id)
+    _record_and_finish(order_id, wake_own_batch=wake_own_batch)
 
 
 def provisioning_lease() -> timedelta:
@@ -175,16 +175,16 @@ def provisioning_lease() -> timedelta:
     return timedelta(seconds=settings.ECC_PROVISIONER_TIMEOUT * attempts + backoff + 30)
 
 
-def _record_and_finish(order_id: int) -> None:
+def _record_and_finish(order_id: int, *, wake_own_batch: bool = True) -> None:
     try:
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order_id)
             if order.status != OrderStatus.PROVISIONING:
                 return
             subscription = apply_to_records(order)
-            _finish_locked(order, OrderStatus.COMPLETED, subscription=subscription)
+            _finish_locked(order, OrderStatus.COMPLETED, subscription=subscription, wake_own_batch=wake_own_batch)
     except ProvisioningRefused as error:
-        finish_order(order_id, OrderStatus.CANCELED, failure=str(error))
+        finish_order(order_id, OrderStatus.CANCELED, failure=str(error), wake_own_batch=wake_own_batch)
 
 
 def flag_order(order_id: int, failure: str) -> None:
@@ -194,15 +194,22 @@ def flag_order(order_id: int, failure: str) -> None:
     )
 
 
-def finish_order(order_id: int, status: str, *, failure: str = "") -> None:
+def finish_order(order_id: int, status: str, *, failure: str = "", wake_own_batch: bool = True) -> None:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != OrderStatus.PROVISIONING:
             return
-        _finish_locked(order, status, failure=failure)
+        _finish_locked(order, status, failure=failure, wake_own_batch=wake_own_batch)
 
 
-def _finish_locked(order: Order, status: str, *, subscription: Subscription | None = None, failure: str = "") -> None:
+def _finish_locked(
+    order: Order,
+    status: str,
+    *,
+    subscription: Subscription | None = None,
+    failure: str = "",
+    wake_own_batch: bool = True,
+) -> None:
     previous_state = order.subscription.state if order.subscription_id and order.operation == "change-state" else None
     order.status = status
     order.completion_date = timezone.now()
@@ -248,7 +255,8 @@ def _finish_locked(order: Order, status: str, *, subscription: Subscription | No
             },
         )
     # What waited for this subscription can go on: this batch's next request, or another's.
-    transaction.on_commit(lambda: wake_batches_waiting_on(order.iccid, also=request.batch_id if request else None))
+    own_batch = request.batch_id if request is not None and wake_own_batch else None
+    transaction.on_commit(lambda: wake_batches_waiting_on(order.iccid, also=own_batch))
 
 
 def retry_order(*, order: Order) -> None:
@@ -381,33 +389,38 @@ def _parsed(request: BatchRequest) -> ParsedRequest:
 
 
 def advance_batch(batch_id) -> None:
-    """One step of a batch: start every request whose turn has come, then settle the status.
+    """Moves a batch on: starts every request whose turn has come, then settles the status.
 
     A request's turn comes when the requests before it on the same subscription are done
-    (single) or completed (multi). With the local provisioner, orders are carried out inline, so
-    a whole sequence advances in one call. Safe to run twice and concurrently (the batch row is
-    locked while it advances)."""
+    (single) or completed (multi). With the local provisioner, orders are carried out here, and
+    the batch goes on until nothing more can start, in one task. Safe to run twice and
+    concurrently (the batch row is locked while requests start)."""
     provisioner = get_provisioner()
-    inline_orders = []
+    while True:
+        new_orders = _start_turns(batch_id, provisioner)
+        if not provisioner.inline or not new_orders:
+            return
+        for order_id in new_orders:
+            # This loop takes the batch's next turn itself: no task needed to wake it.
+            provision_order(order_id, wake_own_batch=False)
+
+
+def _start_turns(batch_id, provisioner) -> list[int]:
     with transaction.atomic():
         batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
         if batch is None or batch.status in (BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED):
-            return
-        requests = list(batch.requests.select_related("order").order_by("position"))
+            return []
+        requests = list(batch.requests.order_by("position"))
         started = _start_ready_requests(batch, requests)
         if batch.status == BatchStatus.INITIALISING:
             batch.status = BatchStatus.PROCESSING
             batch.save(update_fields=["status"])
         new_orders = [r.order_id for r in started if r.order_id]
-        if provisioner.inline:
-            inline_orders = new_orders
-        else:
+        if not provisioner.inline:
             transaction.on_commit(lambda: [_enqueue_provisioning(order_id) for order_id in new_orders])
         if not started:
             _settle(batch, requests)
-    # Inline: carry out each order now; each finished order wakes this batch for its next step.
-    for order_id in inline_orders:
-        provision_order(order_id)
+        return new_orders
 
 
 def _ready_requests(batch: Batch, requests: list[BatchRequest]) -> list[BatchRequest]:

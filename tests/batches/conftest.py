@@ -48,3 +48,14 @@ def foreign_subscription(other_organisation):
 
 def assigned(subscription) -> list[str]:
     return sorted(str(a) for a in AssignedService.objects.filter(subscription=subscription))
+
+
+@pytest.fixture(autouse=True)
+def global_services(db):
+    """The catalogue's global services come from a data migration; a transactional test's flush
+    removes them, so every test here puts them back."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("batches.migrations.0002_global_services").add_global_services(apps, None)

@@ -173,7 +173,7 @@ def test_concurrent_batches_on_the_same_subscriptions_wait_for_each_other(ecc, o
     ]
     for batch_id in batch_ids:
         wait_for(lambda batch_id=batch_id: final(batch_id), 90, f"batch {batch_id} to finish")
-    assert set(BatchRequest.objects.values_list("status", flat=True)) == {"COMPLETED"}
+    assert set(BatchRequest.objects.values_list("status", "info")) == {("COMPLETED", None)}
     assert set(Batch.objects.values_list("status", flat=True)) == {"COMPLETED"}
     for subscription in Subscription.objects.all():
         assert (subscription.blocked, subscription.state) == (True, "IN_USE")
