@@ -179,14 +179,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 
 
 # --- Celery: the database row is the truth, the queue only wakes a worker up.
 BROKER_DIR = DATA_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
-if CELERY_BROKER_URL.startswith("filesystem://"):
+# safefs:// is kombu's filesystem transport with atomic writes (batchplatform/broker.py).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "safefs://"
+if CELERY_BROKER_URL.startswith(("safefs://", "filesystem://")):
     for folder in ("out", "processed"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Consumers claim messages by renaming them into this folder, then delete them.
         "store_processed": False,
         "polling_interval": env_float("CELERY_BROKER_POLLING_INTERVAL", 0.05),
     }

@@ -96,7 +96,7 @@ def test_the_embedded_default_needs_no_server_and_keeps_its_state_in_the_data_di
     first = probe(env)
     assert first["journal"] == "wal"
     assert int(first["busy"]) >= 1000
-    assert first["broker"] == "filesystem://"
+    assert first["broker"] == "safefs://"
     assert first["layer"] == "channels.layers.InMemoryChannelLayer"
     assert first["media"] == str(data_dir / "media")
     assert (data_dir / "db.sqlite3").exists()
