@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 from django.http import HttpResponseNotModified, JsonResponse
 
 from batchplatform.api.errors import error_body
 from batchplatform.events import wait_for_events
-from batchplatform.services import organisation_of
+from batchplatform.services import organisation_of, verify_basic_credentials
 
 # Every type the ECC spec lists; the platform produces only order, batch and state-change, the
 # others are valid streams that stay empty.
@@ -103,7 +103,7 @@ def _caller_organisation_id(request) -> int | None:
     try:
         credentials = _basic_credentials(request)
         if credentials is not None:
-            user = authenticate(request, username=credentials[0], password=credentials[1])
+            user = verify_basic_credentials(credentials[0], credentials[1], request)
         else:
             user = request.user  # the session, for users of the admin and browsable API
         if user is None or not user.is_authenticated:

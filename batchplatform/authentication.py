@@ -2,7 +2,7 @@
 
 from rest_framework import authentication, exceptions
 
-from batchplatform.services import authenticate_api_token
+from batchplatform.services import authenticate_api_token, verify_basic_credentials
 
 
 class RawTokenAuthentication(authentication.BaseAuthentication):
@@ -31,6 +31,12 @@ class RawTokenAuthentication(authentication.BaseAuthentication):
 
 class BasicAuthentication(authentication.BasicAuthentication):
     www_authenticate_realm = "batchplatform"
+
+    def authenticate_credentials(self, userid, password, request=None):
+        user = verify_basic_credentials(userid, password, request)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid username/password.")
+        return user, None
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

@@ -108,13 +108,17 @@ if EMBEDDED:
         }
     }
 else:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
-            conn_health_checks=True,
-        )
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+        # A pool per process: a new PostgreSQL connection per request or task cost a quarter of
+        # a short task's time (bench/RESULTS.md). Persistent connections are off with a pool.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -174,6 +178,8 @@ SPECTACULAR_SETTINGS = {
     # at every deploy check.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
+# How long a process remembers verified Basic credentials (a password check costs ~0.4 s of CPU).
+BASIC_AUTH_CACHE_SECONDS = env_int("BASIC_AUTH_CACHE_SECONDS", 300, minimum=0)
 # Largest JSON body accepted by any API; uploads have their own limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 
@@ -182,12 +188,14 @@ BROKER_DIR = DATA_DIR / "broker"
 # safefs:// is kombu's filesystem transport with atomic writes (batchplatform/broker.py).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "safefs://"
 if CELERY_BROKER_URL.startswith(("safefs://", "filesystem://")):
-    for folder in ("out", "processed"):
+    for folder in ("out", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Broadcast (worker control) files; kombu's default is ./control, in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         # Consumers claim messages by renaming them into this folder, then delete them.
         "store_processed": False,
         "polling_interval": env_float("CELERY_BROKER_POLLING_INTERVAL", 0.05),

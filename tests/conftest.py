@@ -9,6 +9,14 @@ from tests.factories import MemberFactory, OrganisationFactory, UserFactory
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _forget_remembered_credentials():
+    """Verified Basic credentials are remembered per process: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def organisation(db):
     return OrganisationFactory(slug="acme")

@@ -88,3 +88,31 @@ def test_last_used_is_not_rewritten_on_every_request(client, member):
     client.get("/v1/_probe", HTTP_AUTHORIZATION=raw)
     assert ApiToken.objects.get(pk=token.pk).last_used_at == first
     assert first <= timezone.now()
+
+
+def test_verified_basic_credentials_are_remembered_but_a_new_password_wins_at_once(ecc, client, member, monkeypatch):
+    from django.contrib.auth import base_user
+
+    checks = []
+    original = base_user.check_password
+    monkeypatch.setattr(base_user, "check_password", lambda *a, **k: checks.append(1) or original(*a, **k))
+    for _ in range(3):
+        assert ecc.get("/ecc/v1/_probe", HTTP_ACCEPT="application/json").status_code == 200
+    assert len(checks) == 1  # the key derivation ran once, not per call
+
+    member.set_password("a-brand-new-password-9")
+    member.save()
+    assert ecc.get("/ecc/v1/_probe").status_code == 401
+    assert client.get("/ecc/v1/_probe", HTTP_AUTHORIZATION=_basic("alice", "a-brand-new-password-9")).status_code == 200
+
+
+def test_a_deactivated_user_is_refused_even_with_remembered_credentials(ecc, member):
+    assert ecc.get("/ecc/v1/_probe").status_code == 200
+    member.is_active = False
+    member.save()
+    assert ecc.get("/ecc/v1/_probe").status_code == 401
+
+
+def test_wrong_passwords_are_not_remembered(client, member):
+    for _ in range(2):
+        assert client.get("/ecc/v1/_probe", HTTP_AUTHORIZATION=_basic("alice", "wrong")).status_code == 401
