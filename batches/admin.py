@@ -17,6 +17,7 @@ from batches.models import (
     Service,
     Subscription,
 )
+from batchplatform.admin_tools import ViewOnlyAdmin
 from batchplatform.errors import DomainError
 
 UNSUCCESSFUL_REQUESTS = [RequestStatus.REJECTED, RequestStatus.FAILED, RequestStatus.CANCELED]
@@ -28,7 +29,7 @@ def order_link(order_id):
     return format_html('<a href="{}">{}</a>', reverse("admin:batches_order_change", args=[order_id]), order_id)
 
 
-class BatchRequestInline(admin.TabularInline):
+class BatchRequestInline(ViewOnlyAdmin, admin.TabularInline):
     model = BatchRequest
     extra = 0
     can_delete = False
@@ -39,15 +40,9 @@ class BatchRequestInline(admin.TabularInline):
     def order_link(self, request):
         return order_link(request.order_id)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     list_display = [
         "id",
         "organisation",
@@ -89,11 +84,6 @@ class BatchAdmin(admin.ModelAdmin):
         return batch.unsuccessful_count
 
     # A batch is what the client sent and what became of it: operators look and purge, not edit.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -116,7 +106,8 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ViewOnlyAdmin, admin.ModelAdmin):
+    deletable = False  # the API shows orders by id
     list_display = [
         "id",
         "organisation",
@@ -175,14 +166,6 @@ class OrderAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a> request #{}', url, request.batch_id, request.position)
 
     # Status changes go through the services (events, the batch's next step): actions only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the API shows orders by id
 
     def has_operate_permission(self, request):
         return request.user.has_perm(f"batches.{get_permission_codename('change', self.opts)}")
@@ -217,22 +200,18 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Order {order.pk}: canceled.")
 
 
-class AssignedServiceInline(admin.TabularInline):
+class AssignedServiceInline(ViewOnlyAdmin, admin.TabularInline):
     model = AssignedService
     extra = 0
     can_delete = False
     fields = ["service", "instance", "attributes", "value", "created_at"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
+    # The API user's system of record: it changes through orders, which publish events.
+    deletable = False
     list_display = ["iccid", "msisdn", "imsi", "organisation", "state", "blocked", "created_at"]
     list_filter = ["state", "blocked", "organisation"]
     list_select_related = ["organisation"]
@@ -257,16 +236,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def orders_link(self, subscription):
         url = reverse("admin:batches_order_changelist") + f"?q={subscription.iccid}"
         return format_html('<a href="{}">orders</a>', url)
-
-    # The API user's system of record: it changes through orders, which publish events.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ServiceDefinitionForm(forms.ModelForm):

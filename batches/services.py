@@ -32,7 +32,7 @@ from batches.provisioning import (
 )
 from batches.requests import Address, ParsedRequest, Rejected, parse_address, parse_request
 from batchplatform.errors import Conflict, Invalid, NotFound
-from batchplatform.events import publish_event
+from batchplatform.events import publish_event, publish_events
 from batchplatform.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -74,16 +74,23 @@ class CannotOrder(Exception):
         self.info, self.status = info, status
 
 
-def check_orderable(organisation: Organisation, parsed: ParsedRequest) -> Subscription | None:
-    """What must hold before an order is created; the subscription it is for (None for a create)."""
+def _check_new_subscription(payload: dict) -> None:
+    if Subscription.objects.filter(iccid=payload["iccid"]).exists():
+        raise CannotOrder(f"The SIM {payload['iccid']} is already in use", 409)
+    if payload.get("msisdn") and Subscription.objects.filter(msisdn=payload["msisdn"]).exists():
+        raise CannotOrder(f"The MSISDN {payload['msisdn']} is already in use", 409)
+
+
+def check_orderable(organisation: Organisation, parsed: ParsedRequest, known=None) -> Subscription | None:
+    """What must hold before an order is created; the subscription it is for (None for a create).
+    `known` maps addresses to subscriptions already read (a batch's turn reads them at once)."""
     if parsed.operation == "create":
-        payload = parsed.payload
-        if Subscription.objects.filter(iccid=payload["iccid"]).exists():
-            raise CannotOrder(f"The SIM {payload['iccid']} is already in use", 409)
-        if payload.get("msisdn") and Subscription.objects.filter(msisdn=payload["msisdn"]).exists():
-            raise CannotOrder(f"The MSISDN {payload['msisdn']} is already in use", 409)
+        _check_new_subscription(parsed.payload)
         return None
-    subscription = find_subscription(organisation, parsed.address)
+    if known is not None:
+        subscription = known.get(parsed.address)
+    else:
+        subscription = find_subscription(organisation, parsed.address)
     if subscription is None:
         raise CannotOrder("Subscription not found", 404)
     if parsed.operation == "change-state" and subscription.state == "IN_USE" and parsed.payload["state"] != "IN_USE":
@@ -223,12 +230,21 @@ def _finish_locked(
     request = BatchRequest.objects.filter(order=order).select_related("batch").first()
     if request is not None:
         BatchRequest.objects.filter(pk=request.pk).update(status=status)
+    for stream, events in order_events(order, request, previous_state).items():
+        publish_events(organisation=order.organisation, stream=stream, events=events)
+    # What waited for this subscription can go on: this batch's next request, or another's.
+    own_batch = request.batch_id if request is not None and wake_own_batch else None
+    transaction.on_commit(lambda: wake_batches_waiting_on(order.iccid, also=own_batch))
+
+
+def order_events(order: Order, request: BatchRequest | None, previous_state: str | None) -> dict[str, list]:
+    """The events an ended order gives: its order event, and a state-change if it changed the state."""
     attributes = {"orderid": str(order.pk)}
     event = {
         "msisdn": order.msisdn or None,
         "iccid": order.iccid,
         "orderid": str(order.pk),
-        "status": status,
+        "status": order.status,
         "time": iso(order.completion_date),
         "type": "OrderEventInfo",
     }
@@ -236,27 +252,19 @@ def _finish_locked(
         attributes["batchid"] = event["batchid"] = str(request.batch_id)
         if request.requestid is not None:
             event["requestid"] = request.requestid
-    publish_event(
-        organisation=order.organisation, stream="ecc.order", name="order", attributes=attributes, payload=event
-    )
-    if status == OrderStatus.COMPLETED and previous_state and previous_state != order.payload["state"]:
-        publish_event(
-            organisation=order.organisation,
-            stream="ecc.state-change",
-            name="state-change",
-            attributes={"iccid": order.iccid},
-            payload={
-                "msisdn": order.msisdn or None,
-                "iccid": order.iccid,
-                "previous-state": previous_state,
-                "new-state": order.payload["state"],
-                "time": iso(order.completion_date),
-                "type": "StateChangeEventInfo",
-            },
-        )
-    # What waited for this subscription can go on: this batch's next request, or another's.
-    own_batch = request.batch_id if request is not None and wake_own_batch else None
-    transaction.on_commit(lambda: wake_batches_waiting_on(order.iccid, also=own_batch))
+    events = {"ecc.order": [("order", attributes, event)]}
+    new_state = order.payload.get("state")
+    if order.status == OrderStatus.COMPLETED and previous_state and previous_state != new_state:
+        change = {
+            "msisdn": order.msisdn or None,
+            "iccid": order.iccid,
+            "previous-state": previous_state,
+            "new-state": new_state,
+            "time": iso(order.completion_date),
+            "type": "StateChangeEventInfo",
+        }
+        events["ecc.state-change"] = [("state-change", {"iccid": order.iccid}, change)]
+    return events
 
 
 def retry_order(*, order: Order) -> None:
@@ -392,10 +400,18 @@ def advance_batch(batch_id) -> None:
     """Moves a batch on: starts every request whose turn has come, then settles the status.
 
     A request's turn comes when the requests before it on the same subscription are done
-    (single) or completed (multi). With the local provisioner, orders are carried out here, and
-    the batch goes on until nothing more can start, in one task. Safe to run twice and
-    concurrently (the batch row is locked while requests start)."""
+    (single) or completed (multi). With the local provisioner a batch is carried out here, turn
+    after turn, in bulk (bench/RESULTS.md); with the http provisioner each order goes to a worker
+    and its end wakes the batch again. Safe to run twice and concurrently (the batch row is
+    locked while it moves)."""
     provisioner = get_provisioner()
+    if provisioner.inline:
+        try:
+            _carry_out_inline(batch_id)
+            return
+        except IntegrityError:
+            # Another batch ordered one of these subscriptions meanwhile: go one request at a time.
+            logger.info("batch %s: concurrent order, carrying on request by request", batch_id)
     while True:
         new_orders = _start_turns(batch_id, provisioner)
         if not provisioner.inline or not new_orders:
@@ -405,22 +421,129 @@ def advance_batch(batch_id) -> None:
             provision_order(order_id, wake_own_batch=False)
 
 
+def _locked_open_batch(batch_id) -> Batch | None:
+    batch = Batch.objects.select_for_update().select_related("organisation").filter(pk=batch_id).first()
+    if batch is None or batch.status in (BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED):
+        return None
+    if batch.status == BatchStatus.INITIALISING:
+        batch.status = BatchStatus.PROCESSING
+        batch.save(update_fields=["status"])
+    return batch
+
+
 def _start_turns(batch_id, provisioner) -> list[int]:
     with transaction.atomic():
-        batch = Batch.objects.select_for_update().filter(pk=batch_id).first()
-        if batch is None or batch.status in (BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED):
+        batch = _locked_open_batch(batch_id)
+        if batch is None:
             return []
         requests = list(batch.requests.order_by("position"))
         started = _start_ready_requests(batch, requests)
-        if batch.status == BatchStatus.INITIALISING:
-            batch.status = BatchStatus.PROCESSING
-            batch.save(update_fields=["status"])
         new_orders = [r.order_id for r in started if r.order_id]
         if not provisioner.inline:
             transaction.on_commit(lambda: [_enqueue_provisioning(order_id) for order_id in new_orders])
         if not started:
             _settle(batch, requests)
         return new_orders
+
+
+@transaction.atomic
+def _carry_out_inline(batch_id) -> None:
+    """The local provisioner's path: every turn of the batch in one transaction, each turn in
+    bulk (its subscriptions read and locked at once, its orders inserted at once, its events
+    written at once). The same rules as one request at a time, in a few statements per turn."""
+    batch = _locked_open_batch(batch_id)
+    if batch is None:
+        return
+    requests = list(batch.requests.order_by("position"))
+    ended_iccids: set[str] = set()
+    while True:
+        ready = _ready_requests(batch, requests)
+        if not ready:
+            break
+        turn_iccids = _carry_out_turn(batch, ready)
+        if turn_iccids is None:
+            break  # the rest wait for another batch's order
+        ended_iccids |= turn_iccids
+    _settle(batch, requests)
+    if ended_iccids:
+        transaction.on_commit(lambda: wake_batches_waiting_on_any(ended_iccids, besides=batch.pk))
+
+
+def _carry_out_turn(batch: Batch, ready: list[BatchRequest]) -> set[str] | None:
+    """Carries out one turn; the iccids whose orders ended, or None if nothing could move."""
+    organisation = batch.organisation
+    parsed = {request.pk: _parsed(request) for request in ready}
+    known = _lock_subscriptions(organisation, [p.address for p in parsed.values() if p.address])
+    to_order: list[tuple[BatchRequest, Subscription | None]] = []
+    moved = False
+    for request in ready:
+        try:
+            to_order.append((request, check_orderable(organisation, parsed[request.pk], known=known)))
+        except CannotOrder as error:
+            request.status, request.info = RequestStatus.FAILED, error.info
+            moved = True
+    keys = {(sub.iccid if sub else parsed[r.pk].payload["iccid"]) for r, sub in to_order}
+    busy = set(Order.objects.filter(status=OrderStatus.PROVISIONING, iccid__in=keys).values_list("iccid", flat=True))
+    to_order = [(r, sub) for r, sub in to_order if (sub.iccid if sub else parsed[r.pk].payload["iccid"]) not in busy]
+    orders = Order.objects.bulk_create(
+        Order(
+            organisation=organisation,
+            iccid=sub.iccid if sub else parsed[r.pk].payload["iccid"],
+            msisdn=(sub.msisdn if sub else parsed[r.pk].payload.get("msisdn")) or "",
+            subscription=sub,
+            operation=parsed[r.pk].operation,
+            payload=parsed[r.pk].payload,
+            attempts=1,
+        )
+        for r, sub in to_order
+    )
+    now = timezone.now()
+    events: dict[str, list] = {}
+    for (request, subscription), order in zip(to_order, orders, strict=True):
+        previous_state = subscription.state if subscription else None
+        try:
+            with transaction.atomic():
+                order.subscription = _apply_known(order, subscription)
+                order.status = OrderStatus.COMPLETED
+        except ProvisioningRefused as error:
+            order.status, order.failure = OrderStatus.CANCELED, str(error)[:2000]
+        order.completion_date = now
+        request.status, request.order = order.status, order
+        for stream, stream_events in order_events(order, request, previous_state).items():
+            events.setdefault(stream, []).extend(stream_events)
+    Order.objects.bulk_update(orders, ["status", "completion_date", "failure", "subscription"])
+    BatchRequest.objects.bulk_update(ready, ["status", "info", "order"])
+    for stream, stream_events in events.items():
+        publish_events(organisation=organisation, stream=stream, events=stream_events)
+    if not orders and not moved:
+        return None
+    return {order.iccid for order in orders}
+
+
+def _lock_subscriptions(organisation: Organisation, addresses: list[Address]) -> dict[Address, Subscription]:
+    """The turn's subscriptions, read and locked at once (in id order, so two turns never deadlock)."""
+    query = Q(pk__in=[])
+    for kind in ("msisdn", "iccid", "imsi"):
+        values = [a.value for a in addresses if a.kind == kind]
+        if values:
+            query |= Q(**{f"{kind}__in": values})
+    found = Subscription.objects.select_for_update().filter(query, organisation=organisation).order_by("pk")
+    known = {}
+    for subscription in found:
+        for kind in ("msisdn", "iccid", "imsi"):
+            value = getattr(subscription, kind)
+            if value:
+                known[Address(kind, value)] = subscription
+    return known
+
+
+def _apply_known(order: Order, subscription: Subscription | None) -> Subscription:
+    """apply_to_records for a subscription already locked; a block is one field, set at once."""
+    if order.operation == "block" and subscription is not None:
+        subscription.blocked = order.payload["blocked"]
+        subscription.save(update_fields=["blocked", "updated_at"])
+        return subscription
+    return apply_to_records(order)
 
 
 def _ready_requests(batch: Batch, requests: list[BatchRequest]) -> list[BatchRequest]:
@@ -495,6 +618,19 @@ def _settle(batch: Batch, requests: list[BatchRequest]) -> None:
             attributes={"batchid": str(batch.pk)},
             payload={"batchid": str(batch.pk), "status": final, "time": iso(now), "type": "BatchEventInfo"},
         )
+
+
+def wake_batches_waiting_on_any(iccids: set[str], besides=None) -> None:
+    batch_ids = set(
+        BatchRequest.objects.filter(
+            group_key__in=iccids, status=RequestStatus.APPROVED, batch__status=BatchStatus.PROCESSING
+        )
+        .exclude(batch_id=besides)
+        .values_list("batch_id", flat=True)
+        .distinct()
+    )
+    for batch_id in batch_ids:
+        _enqueue_advance(batch_id)
 
 
 def wake_batches_waiting_on(iccid: str, also=None) -> None:

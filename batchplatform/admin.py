@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from batchplatform.admin_tools import ViewOnlyAdmin
 from batchplatform.models import ApiToken, Event, Membership, Organisation
 from batchplatform.services import create_api_token, revoke_api_token
 
@@ -85,18 +86,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ViewOnlyAdmin, admin.ModelAdmin):
+    deletable = False
     list_display = ["organisation", "stream", "sequence", "name", "created_at"]
     list_filter = ["stream", "name", "organisation"]
     list_select_related = ["organisation"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -26,20 +26,33 @@ def event_group(organisation_id: int, stream: str) -> str:
 
 
 def publish_event(*, organisation: Organisation, stream: str, name: str, attributes=None, payload=None) -> Event:
+    return publish_events(organisation=organisation, stream=stream, events=[(name, attributes, payload)])[0]
+
+
+def publish_events(*, organisation: Organisation, stream: str, events: list[tuple]) -> list[Event]:
+    """Writes (name, attributes, payload) events with consecutive sequence numbers, in the
+    caller's transaction; one announcement after commit wakes the waiters."""
+    if not events:
+        return []
     with transaction.atomic():
         counter, _ = EventCounter.objects.select_for_update().get_or_create(organisation=organisation, stream=stream)
-        counter.last_sequence += 1  # the row is locked until commit
+        first = counter.last_sequence + 1
+        counter.last_sequence += len(events)  # the row is locked until commit
         counter.save(update_fields=["last_sequence"])
-        event = Event.objects.create(
-            organisation=organisation,
-            stream=stream,
-            sequence=counter.last_sequence,
-            name=name,
-            attributes=attributes or {},
-            payload=payload or {},
+        rows = Event.objects.bulk_create(
+            Event(
+                organisation=organisation,
+                stream=stream,
+                sequence=first + offset,
+                name=name,
+                attributes=attributes or {},
+                payload=payload or {},
+            )
+            for offset, (name, attributes, payload) in enumerate(events)
         )
-    transaction.on_commit(lambda: announce_event(event))
-    return event
+    last = rows[-1]
+    transaction.on_commit(lambda: announce_event(last))
+    return rows
 
 
 def announce_event(event: Event) -> None:

@@ -274,3 +274,35 @@ def test_a_key_still_being_accepted_is_a_409(ecc, organisation, subscriptions):
 def test_a_refused_batch_releases_its_idempotency_key(ecc, subscriptions):
     assert submit(ecc, {"requests": []}, HTTP_IDEMPOTENCY_KEY="k-3").status_code == 400
     assert submit(ecc, SEED_BATCH, HTTP_IDEMPOTENCY_KEY="k-3").status_code == 202
+
+
+def test_a_request_waits_for_another_orders_end_then_goes_on(ecc, subscriptions, eager):
+    outstanding = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"state": "IN_USE"}, format="json")
+    order_id = outstanding.json()["orders"][0]  # accepted, not yet carried out
+    body = {"requests": [{"method": "PATCH", "resource": "subscriptions/msisdn:46708421488", "body": {"blocked": True}}]}
+    batchid = eager(submit, ecc, body).json()["batchid"]
+    batch = ecc.get(f"/ecc/v1/batches/{batchid}").json()
+    assert (batch["status"], batch["requests"][0]["status"]) == ("PROCESSING", "APPROVED")
+
+    from batches.services import provision_order
+
+    eager(provision_order, order_id)  # the other order ends: the waiting request goes on
+    batch = ecc.get(f"/ecc/v1/batches/{batchid}").json()
+    assert (batch["status"], batch["requests"][0]["status"]) == ("COMPLETED", "COMPLETED")
+    assert Subscription.objects.get(msisdn="46708421488").blocked is True
+
+
+def test_the_request_by_request_path_gives_the_same_result(ecc, subscriptions, eager, monkeypatch):
+    """When a turn in bulk meets a concurrent order, the batch goes on one request at a time."""
+    from django.db import IntegrityError
+
+    from batches import services
+
+    def concurrent_order(batch_id):
+        raise IntegrityError("duplicate key value violates unique constraint order_one_outstanding")
+
+    monkeypatch.setattr(services, "_carry_out_inline", concurrent_order)
+    batch = ecc.get(f"/ecc/v1/batches/{eager(submit, ecc, SEED_BATCH).json()['batchid']}").json()
+    assert [r["status"] for r in batch["requests"]] == ["COMPLETED", "COMPLETED", "COMPLETED", "REJECTED"]
+    assert batch["status"] == "PARTIALLY_COMPLETED"
+    assert Event.objects.filter(stream="ecc.order").count() == 3

@@ -1,47 +1,12 @@
 """The http provisioner against a network element of the test's own on loopback (the network
 boundary): retries, permanent refusals, failures flagged for an operator."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from batches import services
 from batches.models import Order, Subscription
 from batchplatform.models import Event
-
-
-class ScriptedElement:
-    """Answers each POST with the next status of its script (the last one repeats)."""
-
-    def __init__(self, *statuses: int):
-        self.statuses = list(statuses)
-        self.calls: list[dict] = []
-        element = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                element.calls.append(
-                    {
-                        "body": json.loads(self.rfile.read(int(self.headers["Content-Length"]))),
-                        "idempotency_key": self.headers["Idempotency-Key"],
-                    }
-                )
-                status = element.statuses.pop(0) if len(element.statuses) > 1 else element.statuses[0]
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b'{"reason": "number ported out"}' if status >= 400 else b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/orders"
-
-    def close(self):
-        self.server.shutdown()
+from tests.network_element import NetworkElement
 
 
 @pytest.fixture
@@ -49,7 +14,7 @@ def element(settings):
     made = []
 
     def make(*statuses):
-        scripted = ScriptedElement(*statuses)
+        scripted = NetworkElement(*statuses)
         made.append(scripted)
         settings.ECC_PROVISIONER = "http"
         settings.ECC_PROVISIONER_URL = scripted.url

@@ -1,11 +1,7 @@
 """Batches processed by real Celery workers; a worker killed mid-batch leaves nothing stuck and
 nothing done twice. The network element is an HTTP server of the test's own, on loopback."""
 
-import json
-import threading
-import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 
 import pytest
@@ -14,6 +10,7 @@ from django.db import connection
 from batches import services
 from batches.models import Batch, BatchRequest, Order, Subscription
 from batchplatform.celery import app as celery_app
+from tests.network_element import NetworkElement
 from tests.workers import Worker, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -38,33 +35,6 @@ def worker(tmp_path, purged_broker):
     yield start
     for started in workers:
         started.stop()
-
-
-class NetworkElement:
-    """Takes `delay` seconds per order and remembers every order id it was sent."""
-
-    def __init__(self, delay: float):
-        self.received: list[int] = []
-        element = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                time.sleep(delay)
-                element.received.append(body["orderid"])
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/provision"
-
-    def close(self):
-        self.server.shutdown()
 
 
 def batch_of(subscriptions, **extra):
@@ -108,7 +78,7 @@ def test_a_real_worker_carries_a_batch_to_its_end(ecc, organisation, worker):
 
 
 def test_a_worker_killed_mid_batch_leaves_nothing_stuck_and_nothing_done_twice(ecc, organisation, worker):
-    element = NetworkElement(delay=0.15)
+    element = NetworkElement(200, delay=0.15)
     try:
         env = {
             "ECC_PROVISIONER": "http",
