@@ -279,7 +279,9 @@ def test_a_refused_batch_releases_its_idempotency_key(ecc, subscriptions):
 def test_a_request_waits_for_another_orders_end_then_goes_on(ecc, subscriptions, eager):
     outstanding = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"state": "IN_USE"}, format="json")
     order_id = outstanding.json()["orders"][0]  # accepted, not yet carried out
-    body = {"requests": [{"method": "PATCH", "resource": "subscriptions/msisdn:46708421488", "body": {"blocked": True}}]}
+    body = {
+        "requests": [{"method": "PATCH", "resource": "subscriptions/msisdn:46708421488", "body": {"blocked": True}}]
+    }
     batchid = eager(submit, ecc, body).json()["batchid"]
     batch = ecc.get(f"/ecc/v1/batches/{batchid}").json()
     assert (batch["status"], batch["requests"][0]["status"]) == ("PROCESSING", "APPROVED")
