@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -473,18 +473,8 @@ def _carry_out_turn(batch: Batch, ready: list[BatchRequest]) -> set[str] | None:
     """Carries out one turn; the iccids whose orders ended, or None if nothing could move."""
     organisation = batch.organisation
     parsed = {request.pk: _parsed(request) for request in ready}
-    known = _lock_subscriptions(organisation, [p.address for p in parsed.values() if p.address])
-    to_order: list[tuple[BatchRequest, Subscription | None]] = []
-    moved = False
-    for request in ready:
-        try:
-            to_order.append((request, check_orderable(organisation, parsed[request.pk], known=known)))
-        except CannotOrder as error:
-            request.status, request.info = RequestStatus.FAILED, error.info
-            moved = True
-    keys = {(sub.iccid if sub else parsed[r.pk].payload["iccid"]) for r, sub in to_order}
-    busy = set(Order.objects.filter(status=OrderStatus.PROVISIONING, iccid__in=keys).values_list("iccid", flat=True))
-    to_order = [(r, sub) for r, sub in to_order if (sub.iccid if sub else parsed[r.pk].payload["iccid"]) not in busy]
+    to_order = _orderable(organisation, ready, parsed)
+    moved = any(request.status == RequestStatus.FAILED for request in ready)
     orders = Order.objects.bulk_create(
         Order(
             organisation=organisation,
@@ -499,25 +489,83 @@ def _carry_out_turn(batch: Batch, ready: list[BatchRequest]) -> set[str] | None:
     )
     now = timezone.now()
     events: dict[str, list] = {}
+    blocks: dict[bool, list[int]] = {True: [], False: []}
     for (request, subscription), order in zip(to_order, orders, strict=True):
         previous_state = subscription.state if subscription else None
-        try:
-            with transaction.atomic():
-                order.subscription = _apply_known(order, subscription)
-                order.status = OrderStatus.COMPLETED
-        except ProvisioningRefused as error:
-            order.status, order.failure = OrderStatus.CANCELED, str(error)[:2000]
+        if order.operation == "block":
+            # Setting one flag cannot be refused: all of the turn's blocks are one statement.
+            blocks[order.payload["blocked"]].append(subscription.pk)
+            order.status = OrderStatus.COMPLETED
+        else:
+            try:
+                with transaction.atomic():
+                    order.subscription = apply_to_records(order)
+                    order.status = OrderStatus.COMPLETED
+            except ProvisioningRefused as error:
+                order.status, order.failure = OrderStatus.CANCELED, str(error)[:2000]
+            Order.objects.filter(pk=order.pk).update(subscription=order.subscription, failure=order.failure)
         order.completion_date = now
         request.status, request.order = order.status, order
         for stream, stream_events in order_events(order, request, previous_state).items():
             events.setdefault(stream, []).extend(stream_events)
-    Order.objects.bulk_update(orders, ["status", "completion_date", "failure", "subscription"])
-    BatchRequest.objects.bulk_update(ready, ["status", "info", "order"])
+    for blocked, subscription_ids in blocks.items():
+        if subscription_ids:
+            Subscription.objects.filter(pk__in=subscription_ids).update(blocked=blocked, updated_at=now)
+    for status in (OrderStatus.COMPLETED, OrderStatus.CANCELED):
+        ended = [order.pk for order in orders if order.status == status]
+        if ended:
+            Order.objects.filter(pk__in=ended).update(status=status, completion_date=now)
+    _record_outcomes(ready)
     for stream, stream_events in events.items():
         publish_events(organisation=organisation, stream=stream, events=stream_events)
     if not orders and not moved:
         return None
     return {order.iccid for order in orders}
+
+
+def _orderable(organisation: Organisation, ready: list[BatchRequest], parsed: dict) -> list[tuple]:
+    """(request, subscription) pairs that get an order this turn; the others FAIL or wait for
+    another batch's outstanding order on the same subscription."""
+    known = _lock_subscriptions(organisation, [p.address for p in parsed.values() if p.address])
+    candidates = []
+    for request in ready:
+        try:
+            candidates.append((request, check_orderable(organisation, parsed[request.pk], known=known)))
+        except CannotOrder as error:
+            request.status, request.info = RequestStatus.FAILED, error.info
+
+    def iccid(pair):
+        request, subscription = pair
+        return subscription.iccid if subscription else parsed[request.pk].payload["iccid"]
+
+    keys = {iccid(pair) for pair in candidates}
+    busy = set(Order.objects.filter(status=OrderStatus.PROVISIONING, iccid__in=keys).values_list("iccid", flat=True))
+    return [pair for pair in candidates if iccid(pair) not in busy]
+
+
+def _record_outcomes(requests: list[BatchRequest]) -> None:
+    """Each request's status, info and order, in a few statements. Django's bulk_update took half
+    of a turn's time building its CASE expressions; this writes the CASE itself."""
+    failed: dict[str, list[int]] = {}
+    ordered: dict[str, list[BatchRequest]] = {}
+    for request in requests:
+        if request.status == RequestStatus.FAILED:
+            failed.setdefault(request.info or "", []).append(request.pk)
+        elif request.order_id is not None:
+            ordered.setdefault(request.status, []).append(request)
+        # else: still APPROVED, waiting for another batch's order on its subscription
+    for info, ids in failed.items():
+        BatchRequest.objects.filter(pk__in=ids).update(status=RequestStatus.FAILED, info=info or None)
+    table = connection.ops.quote_name(BatchRequest._meta.db_table)
+    for status, rows in ordered.items():
+        cases = " ".join("WHEN %s THEN %s" for _ in rows)
+        placeholders = ", ".join("%s" for _ in rows)
+        params = [value for row in rows for value in (row.pk, row.order_id)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, order_id = CASE id {cases} END WHERE id IN ({placeholders})",  # noqa: S608  (no user text: ids and a status)
+                [status, *params, *[row.pk for row in rows]],
+            )
 
 
 def _lock_subscriptions(organisation: Organisation, addresses: list[Address]) -> dict[Address, Subscription]:
@@ -535,15 +583,6 @@ def _lock_subscriptions(organisation: Organisation, addresses: list[Address]) ->
             if value:
                 known[Address(kind, value)] = subscription
     return known
-
-
-def _apply_known(order: Order, subscription: Subscription | None) -> Subscription:
-    """apply_to_records for a subscription already locked; a block is one field, set at once."""
-    if order.operation == "block" and subscription is not None:
-        subscription.blocked = order.payload["blocked"]
-        subscription.save(update_fields=["blocked", "updated_at"])
-        return subscription
-    return apply_to_records(order)
 
 
 def _ready_requests(batch: Batch, requests: list[BatchRequest]) -> list[BatchRequest]:

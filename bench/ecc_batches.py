@@ -280,8 +280,9 @@ def start_servers(mode: str, env: dict, processes: Processes, args) -> tuple[str
     uvicorn = [sys.executable, "-m", "uvicorn", "batchplatform.asgi:application"]
     uvicorn += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"]
     processes.start("web", [*uvicorn, "--workers", str(web_workers)], env)
-    celery = [sys.executable, "-m", "celery", "-A", "batchplatform", "worker", "-Q", "default,batches"]
-    celery += ["--loglevel", "INFO"]
+    # Workers run niced, as runplatform starts them: on a shared machine the web answers first.
+    celery = ["nice", "-n", str(args.worker_nice), sys.executable, "-m", "celery", "-A", "batchplatform", "worker"]
+    celery += ["-Q", "default,batches", "--loglevel", "INFO"]
     if mode == "embedded":
         worker_layout = [args.embedded_concurrency]
     else:
@@ -295,7 +296,7 @@ def start_servers(mode: str, env: dict, processes: Processes, args) -> tuple[str
     wait_until(lambda: healthy(base_url, processes), 120, "the web server's /healthz")
     described = [
         f"uvicorn --workers {web_workers}",
-        f"{len(worker_layout)} celery worker(s) -Q default,batches, --concurrency "
+        f"{len(worker_layout)} celery worker(s) (nice {args.worker_nice}) -Q default,batches, --concurrency "
         + " + ".join(str(c) for c in worker_layout),
         "no beat (the sweeper only re-wakes lost work)",
     ]
@@ -537,6 +538,7 @@ def parse_args():
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn workers (postgres mode)")
     parser.add_argument("--workers", type=int, default=2, help="celery worker processes (postgres mode)")
+    parser.add_argument("--worker-nice", type=int, default=10, help="niceness of the workers (0: same as the web)")
     parser.add_argument("--worker-concurrency", type=int, default=1, help="each (postgres mode)")
     parser.add_argument("--embedded-concurrency", type=int, default=2, help="the one worker's (embedded mode)")
     parser.add_argument("--standalone-budget", type=float, default=60, help="seconds of sending standalone calls")

@@ -5,6 +5,7 @@ children in order (SIGTERM, then SIGKILL after a grace period). If one child die
 """
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -16,12 +17,17 @@ from django.core.management.base import BaseCommand
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
-    # If the supervisor is killed outright, the kernel stops the children too (Linux only).
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+def _child_setup(niceness: int):
+    def setup():
+        # If the supervisor is killed outright, the kernel stops the children too (Linux only).
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
+        if niceness:
+            os.nice(niceness)
+
+    return setup
 
 
 class Command(BaseCommand):
@@ -32,8 +38,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--concurrency", type=int, default=2, help="Worker processes")
         parser.add_argument("--grace", type=float, default=20.0, help="Seconds to wait for a clean stop")
+        parser.add_argument(
+            "--worker-nice", type=int, default=10, help="Niceness of worker and beat, so the web answers first"
+        )
 
-    def handle(self, *args, host, port, concurrency, grace, **options):
+    def handle(self, *args, host, port, concurrency, grace, worker_nice, **options):
         python = sys.executable
         commands = {
             "web": [
@@ -87,7 +96,12 @@ class Command(BaseCommand):
 
         children = {}
         for name, command in commands.items():
-            children[name] = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+            niceness = 0 if name == "web" else worker_nice
+            children[name] = subprocess.Popen(  # noqa: S603
+                command,
+                start_new_session=True,
+                preexec_fn=_child_setup(niceness),  # noqa: PLW1509
+            )
             self.stdout.write(f"started {name} (pid {children[name].pid})")
         self.stdout.write(f"batchplatform is running on http://{host}:{port}/ (admin: /admin/); Ctrl-C stops it")
         self.stdout.flush()
