@@ -178,6 +178,16 @@ SPECTACULAR_SETTINGS = {
     # at every deploy check.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
+# Remembered credentials (and anything else cached) are shared by every web process with a
+# Redis cache; the embedded default keeps them per process.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 # How long a process remembers verified Basic credentials (a password check costs ~0.4 s of CPU).
 BASIC_AUTH_CACHE_SECONDS = env_int("BASIC_AUTH_CACHE_SECONDS", 300, minimum=0)
 # Largest JSON body accepted by any API; uploads have their own limits.

@@ -109,3 +109,9 @@ def test_the_embedded_default_needs_no_server_and_keeps_its_state_in_the_data_di
 def probe(env) -> dict:
     output = manage("shell", "--no-imports", "-c", PROBE, env=env).stdout
     return dict(line.split(" ", 1) for line in output.splitlines() if " " in line)
+
+
+def test_a_cache_url_shares_remembered_credentials_between_web_processes(tmp_path):
+    env = embedded_env(tmp_path, CACHE_URL="redis://127.0.0.1:6379/3")
+    probe_cache = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    assert manage("shell", "--no-imports", "-c", probe_cache, env=env).stdout.strip().endswith("RedisCache")
