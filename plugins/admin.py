@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from batchplatform.admin_tools import ViewOnlyAdmin
 from batchplatform.errors import DomainError
 from plugins import services
 from plugins.models import (
@@ -183,7 +184,7 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
+class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     list_display = [
         "id",
         "instance",
@@ -200,12 +201,6 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ["instance__name", "=id"]
     readonly_fields = [f.name for f in Execution._meta.fields]
     actions = ["cancel"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Cancel selected executions")
     def cancel(self, request, queryset):
