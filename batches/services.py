@@ -725,6 +725,27 @@ class _Unprocessable(Invalid):
     default_code = "IDEMPOTENCY_KEY_REUSED"
 
 
+def submit_batch_once(*, organisation: Organisation, payload, key: str | None, body: bytes) -> tuple[int, dict]:
+    """(status, answer) of a batch submission; with an Idempotency-Key, the first answer again
+    for the same key and body (see claim_idempotency_key for the refusals)."""
+    from batches.serializers import batch_data
+
+    if not key:
+        return 202, batch_data(submit_batch(organisation=organisation, payload=payload))
+    if len(key) > 200:
+        raise Invalid("Idempotency-Key is at most 200 characters")
+    first = claim_idempotency_key(organisation=organisation, key=key, body=body)
+    if first is not None:
+        return first.response_status, first.response
+    try:
+        answer = batch_data(submit_batch(organisation=organisation, payload=payload))
+    except Exception:
+        release_idempotency_key(organisation=organisation, key=key)
+        raise
+    record_idempotent_response(organisation=organisation, key=key, status=202, response=answer)
+    return 202, answer
+
+
 def record_idempotent_response(*, organisation: Organisation, key: str, status: int, response) -> None:
     IdempotencyKey.objects.filter(organisation=organisation, key=key).update(
         response_status=status, response=json.loads(json.dumps(response, default=str))

@@ -113,24 +113,13 @@ class OrderDetail(EccView):
 class BatchList(EccView):
     @ecc_schema("ecc_batch_submit", body=True)
     def post(self, request):
-        organisation = self.organisation()
-        key = request.headers.get("Idempotency-Key")
-        if not key:
-            batch = services.submit_batch(organisation=organisation, payload=request.data)
-            return Response(batch_data(batch), status=status.HTTP_202_ACCEPTED)
-        if len(key) > 200:
-            raise services.Invalid("Idempotency-Key is at most 200 characters")
-        first = services.claim_idempotency_key(organisation=organisation, key=key, body=request.body)
-        if first is not None:
-            return Response(first.response, status=first.response_status)
-        try:
-            batch = services.submit_batch(organisation=organisation, payload=request.data)
-        except Exception:
-            services.release_idempotency_key(organisation=organisation, key=key)
-            raise
-        body = batch_data(batch)
-        services.record_idempotent_response(organisation=organisation, key=key, status=202, response=body)
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+        status_code, answer = services.submit_batch_once(
+            organisation=self.organisation(),
+            payload=request.data,
+            key=request.headers.get("Idempotency-Key"),
+            body=request.body,
+        )
+        return Response(answer, status=status_code)
 
 
 class BatchDetail(EccView):

@@ -213,8 +213,9 @@ class Execution(models.Model):
         indexes = [
             # Dispatching: pending executions that are due, oldest first.
             models.Index(fields=["expected_start_date"], name="execution_pending_due", condition=Q(status="PENDING")),
-            # The organisation-wide list, newest first, paged by offset.
+            # The organisation-wide and per-instance lists, newest first, paged by offset.
             models.Index(fields=["organisation", "-id"], name="execution_org_recent"),
+            models.Index(fields=["instance", "-id"], name="execution_instance_recent"),
         ]
 
     def __str__(self):

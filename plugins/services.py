@@ -467,6 +467,17 @@ def cancel_execution(*, execution: Execution) -> Execution:
     return transition(execution, to=ExecutionStatus.CANCELED)
 
 
+def set_execution_status_by_client(*, execution: Execution, status: str) -> Execution:
+    """What a client's PUT may do: cancel (idempotently); every other status is the platform's."""
+    if status == execution.status:
+        return execution
+    if status != ExecutionStatus.CANCELED:
+        raise Invalid(
+            f"A client may only move an execution to CANCELED; {status} is set by the platform", "STATUS_NOT_ALLOWED"
+        )
+    return cancel_execution(execution=execution)
+
+
 def delete_execution(*, execution: Execution) -> None:
     if execution.status == ExecutionStatus.RUNNING:
         raise Conflict("This execution is running: cancel it first", "EXECUTION_RUNNING")

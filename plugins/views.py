@@ -10,11 +10,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from batchplatform.api.v1 import V1ViewMixin
-from batchplatform.errors import Invalid
 from batchplatform.tenancy import resolve_organisation
 from plugins import selectors, services
 from plugins.filters import ExecutionFilter, InstanceFilter, PluginFilter
-from plugins.models import ExecutionStatus
 from plugins.serializers import (
     ArchiveInput,
     ExecutionInput,
@@ -237,14 +235,8 @@ class ExecutionDetail(V1View):
     def put(self, request, instance_id, execution_id):
         execution = selectors.execution_for(request, instance_id, execution_id)
         wanted = parsed(ExecutionUpdateInput, request)["status"]
-        if wanted == execution.status:
-            return Response(ExecutionSerializer(execution).data)
-        if wanted != ExecutionStatus.CANCELED:
-            raise Invalid(
-                f"A client may only move an execution to CANCELED; {wanted} is set by the platform",
-                "STATUS_NOT_ALLOWED",
-            )
-        return Response(ExecutionSerializer(services.cancel_execution(execution=execution)).data)
+        execution = services.set_execution_status_by_client(execution=execution, status=wanted)
+        return Response(ExecutionSerializer(execution).data)
 
     def delete(self, request, instance_id, execution_id):
         services.delete_execution(execution=selectors.execution_for(request, instance_id, execution_id))
