@@ -282,11 +282,17 @@ def retry_order(*, order: Order) -> None:
 
 
 def cancel_order(*, order: Order, reason: str = "Canceled by an operator") -> None:
-    if order.status != OrderStatus.PROVISIONING:
-        raise Conflict(f"Order {order.pk} is {order.status}: it cannot be canceled")
-    # Keep why provisioning failed next to why it was canceled.
-    failure = f"{order.failure}\n{reason}" if order.failure else reason
-    finish_order(order.pk, OrderStatus.CANCELED, failure=failure)
+    with transaction.atomic():
+        # Locked: a worker's claim waits for this and then finds the order ended.
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != OrderStatus.PROVISIONING:
+            raise Conflict(f"Order {order.pk} is {order.status}: it cannot be canceled")
+        if not order.needs_attention and order.lease_until is not None and order.lease_until > timezone.now():
+            # A worker holds it: the network element may be carrying it out right now.
+            raise Conflict(f"Order {order.pk} is being provisioned right now: cancel it if it fails")
+        # Keep why provisioning failed next to why it was canceled.
+        failure = f"{order.failure}\n{reason}" if order.failure else reason
+        _finish_locked(order, OrderStatus.CANCELED, failure=failure)
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -310,8 +316,10 @@ def _check_batch_shape(payload) -> tuple[str, list]:
         if not isinstance(request, dict):
             raise Invalid(f"requests[{index}] must be an object")
         requestid = request.get("requestid")
-        if requestid is not None and not isinstance(requestid, str | int):
+        if requestid is not None and (not isinstance(requestid, str | int) or isinstance(requestid, bool)):
             raise Invalid(f"requests[{index}].requestid must be a string")
+        if requestid is not None and len(str(requestid)) > 100:
+            raise Invalid(f"requests[{index}].requestid is longer than 100 characters")
     return batch_type, requests
 
 
@@ -354,7 +362,11 @@ def submit_batch(*, organisation: Organisation, payload) -> Batch:
     parsed, infos = [], []
     for request in requests:
         try:
-            p = parse_request(request.get("method"), request.get("resource"), request.get("body"))
+            method, resource = request.get("method"), request.get("resource")
+            # What is stored is what runs later: never a cut copy of a longer resource.
+            if (isinstance(resource, str) and len(resource) > 300) or (isinstance(method, str) and len(method) > 10):
+                raise Rejected("Unsupported request: the method or the resource is too long")
+            p = parse_request(method, resource, request.get("body"))
             info = None
             if batch_type == BatchType.MULTI and not p.iccid:
                 p, info = None, "Missing iccid: every request of a multi batch must name its iccid"
@@ -377,7 +389,7 @@ def submit_batch(*, organisation: Organisation, payload) -> Batch:
                 operation=p.operation if p else "",
                 group_key=key,
                 status=RequestStatus.APPROVED if p else RequestStatus.REJECTED,
-                info=info,
+                info=info[:300] if info else None,
             )
         )
     BatchRequest.objects.bulk_create(rows)
@@ -709,7 +721,9 @@ def claim_idempotency_key(*, organisation: Organisation, key: str, body: bytes) 
         return None
     except IntegrityError:
         pass
-    existing = IdempotencyKey.objects.get(organisation=organisation, key=key)
+    existing = IdempotencyKey.objects.filter(organisation=organisation, key=key).first()
+    if existing is None:  # the first request failed and let go of the key meanwhile
+        return claim_idempotency_key(organisation=organisation, key=key, body=body)
     if existing.body_sha256 != fingerprint:
         raise _Unprocessable("This Idempotency-Key was used with another body")
     if existing.response_status is None:
@@ -738,11 +752,13 @@ def submit_batch_once(*, organisation: Organisation, payload, key: str | None, b
     if first is not None:
         return first.response_status, first.response
     try:
-        answer = batch_data(submit_batch(organisation=organisation, payload=payload))
+        # The batch and the answer the key replays commit together, or neither does.
+        with transaction.atomic():
+            answer = batch_data(submit_batch(organisation=organisation, payload=payload))
+            record_idempotent_response(organisation=organisation, key=key, status=202, response=answer)
     except Exception:
         release_idempotency_key(organisation=organisation, key=key)
         raise
-    record_idempotent_response(organisation=organisation, key=key, status=202, response=answer)
     return 202, answer
 
 

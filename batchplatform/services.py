@@ -89,6 +89,8 @@ def verify_basic_credentials(username: str, password: str, request=None):
     auth would pay on every call. A verified pair is remembered in this process for a few
     minutes under a keyed hash, never the password itself; a changed password or a deactivated
     user no longer matches."""
+    if "\x00" in username or "\x00" in password:
+        return None  # no such user, and PostgreSQL refuses NUL in a query
     key = _credential_key(username, password)
     remembered = cache.get(key)
     if remembered is not None:

@@ -84,7 +84,8 @@ def update_plugin(*, plugin: Plugin, name: str | None = None, current_version_id
 
 def find_version(*, plugin: Plugin, version_ref: str) -> PluginVersion:
     """A version by its id (digits) or its version_id (a semantic version)."""
-    lookup = {"pk": int(version_ref)} if version_ref.isdigit() else {"version_id": version_ref}
+    # ASCII digits only: "²".isdigit() is True, and int() refuses it.
+    lookup = {"pk": int(version_ref)} if re.fullmatch(r"[0-9]{1,18}", version_ref) else {"version_id": version_ref}
     try:
         return plugin.versions.get(**lookup)
     except PluginVersion.DoesNotExist:
@@ -479,6 +480,7 @@ def set_execution_status_by_client(*, execution: Execution, status: str) -> Exec
 
 
 def delete_execution(*, execution: Execution) -> None:
-    if execution.status == ExecutionStatus.RUNNING:
+    # Conditional, so a worker that starts it meanwhile is not left with a deleted row.
+    deleted, _ = Execution.objects.filter(pk=execution.pk).exclude(status=ExecutionStatus.RUNNING).delete()
+    if not deleted:
         raise Conflict("This execution is running: cancel it first", "EXECUTION_RUNNING")
-    execution.delete()

@@ -91,13 +91,40 @@ def _bounded_int(request, name: str, default: int, minimum: int, maximum: int) -
 _LOST_QUOTE = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*): "')
 
 
-class TolerantJSONParser(JSONParser):
+def contains_nul(data) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(contains_nul(item) for item in data)
+    return False
+
+
+class StrictJSONParser(JSONParser):
+    """JSON whose strings hold no NUL character: PostgreSQL's jsonb and text refuse them."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if contains_nul(data):
+            raise ParseError("JSON strings may not contain NUL (\\u0000) characters")
+        return data
+
+
+class TolerantJSONParser(StrictJSONParser):
     """Strict JSON first. Failing that, what the family's documented examples send: unquoted keys,
     trailing commas (JSON5) and a key missing its closing quote, so a client copied from the seed
     works unchanged. Anything else is still a 400."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read().decode((parser_context or {}).get("encoding") or "utf-8", errors="replace")
+        data = self._loads(raw)
+        if contains_nul(data):
+            raise ParseError("JSON strings may not contain NUL (\\u0000) characters")
+        return data
+
+    @staticmethod
+    def _loads(raw: str):
         try:
             return json.loads(raw)
         except ValueError as strict_error:

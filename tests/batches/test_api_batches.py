@@ -308,3 +308,63 @@ def test_the_request_by_request_path_gives_the_same_result(ecc, subscriptions, e
     assert [r["status"] for r in batch["requests"]] == ["COMPLETED", "COMPLETED", "COMPLETED", "REJECTED"]
     assert batch["status"] == "PARTIALLY_COMPLETED"
     assert Event.objects.filter(stream="ecc.order").count() == 3
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"method": "PATCH", "resource": "/" * 300 + "subscriptions/msisdn:46708421488", "body": {"blocked": True}},
+        {"method": "GET", "resource": "x" * 400},
+        {"method": "P" * 50, "resource": "subscriptions"},
+        {"method": "PATCH", "resource": "subscriptions/" + "a" * 280, "body": {"blocked": True}},
+    ],
+)
+def test_oversized_requests_are_rejected_on_arrival_and_never_stall_the_batch(ecc, subscriptions, eager, request_):
+    answer = eager(submit, ecc, {"requests": [request_]})
+    assert answer.status_code == 202
+    batch = ecc.get(f"/ecc/v1/batches/{answer.json()['batchid']}").json()
+    assert batch["requests"][0]["status"] == "REJECTED"
+    assert len(batch["requests"][0]["info"]) <= 300
+    assert batch["status"] == "PARTIALLY_COMPLETED"
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        ({"requestid": "x" * 101}, "longer than 100 characters"),
+        ({"requestid": True}, "must be a string"),
+        ({"body": {"blocked": True, "note": "a\u0000b"}}, "NUL"),
+    ],
+)
+def test_bad_request_fields_are_a_400_not_a_500(ecc, subscriptions, request_, message):
+    body = {"requests": [{"method": "PATCH", "resource": "subscriptions/msisdn:46708421488", **request_}]}
+    response = submit(ecc, body)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+    assert not Batch.objects.exists()
+
+
+def test_a_nul_in_a_standalone_body_or_a_username_is_refused_cleanly(ecc, client, subscriptions):
+    response = ecc.patch(
+        "/ecc/v1/subscriptions/msisdn:46708421488/services/cfu", {"forward-number": "1\u00002"}, format="json"
+    )
+    assert response.status_code == 400
+    from tests.conftest import _basic
+
+    assert client.get("/ecc/v1/subscriptions", HTTP_AUTHORIZATION=_basic("ali\u0000ce", "x")).status_code == 401
+
+
+def test_an_operator_cannot_cancel_an_order_a_worker_is_provisioning(subscriptions, organisation, ecc):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from batches import services
+
+    order_id = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"blocked": True}, format="json").json()["orders"][
+        0
+    ]
+    Order.objects.filter(pk=order_id).update(lease_until=timezone.now() + timedelta(minutes=1))
+    with pytest.raises(services.Conflict, match="being provisioned right now"):
+        services.cancel_order(order=Order.objects.get(pk=order_id))
+    assert Order.objects.get(pk=order_id).status == "PROVISIONING"

@@ -212,3 +212,15 @@ def test_a_used_version_keeps_its_code_and_can_only_be_archived(v1, plugin, vers
 def test_an_unused_version_can_be_deleted(v1, plugin, version):
     assert v1.delete(f"/v1/plugins/{plugin.pk}/versions/{version.pk}").status_code == 204
     assert v1.get(f"/v1/plugins/{plugin.pk}").json()["data"]["current_version_id"] is None
+
+
+def test_a_version_reference_with_non_ascii_digits_is_a_404_not_a_500(v1, plugin, version):
+    assert_v1_error(v1.get(f"/v1/plugins/{plugin.pk}/versions/%C2%B2"), 404, "VERSION_NOT_FOUND")
+    assert_v1_error(
+        v1.put(f"/v1/plugins/{plugin.pk}", {"current_version_id": "²"}, format="json"), 404, "VERSION_NOT_FOUND"
+    )
+
+
+def test_a_nul_in_a_property_value_is_a_400_not_a_500(v1, plugin):
+    body = {"version_id": "2.0.0", "plugin_properties": [{**PROPERTIES[0], "value": {"value": "a\u0000b"}}]}
+    assert_v1_error(v1.post(f"/v1/plugins/{plugin.pk}/versions", body, format="json"), 400, "MALFORMED_REQUEST")
