@@ -1,6 +1,7 @@
 from django.urls import path
 
 from batches import events_api, views
+from batchplatform import converters  # noqa: F401  (registers <id:...>)
 
 urlpatterns = [
     path("subscriptions", views.SubscriptionList.as_view()),
@@ -8,7 +9,7 @@ urlpatterns = [
     path("subscriptions/<str:address>/services", views.SubscriptionServices.as_view()),
     path("subscriptions/<str:address>/services/<str:sid>", views.SubscriptionService.as_view()),
     path("subscriptions/<str:address>/services/<str:sid>/<str:instance>", views.SubscriptionServiceInstance.as_view()),
-    path("orders/<int:order_id>", views.OrderDetail.as_view()),
+    path("orders/<id:order_id>", views.OrderDetail.as_view()),
     path("batches", views.BatchList.as_view()),
     path("batches/<str:batch_id>", views.BatchDetail.as_view()),
     path("events/<str:event_type>", events_api.events_view),

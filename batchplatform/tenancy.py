@@ -1,5 +1,7 @@
 """Every queryset is scoped to the caller's organisation; another organisation's object is a 404."""
 
+import re
+
 from django.http import Http404
 
 from batchplatform.api.errors import ApiError
@@ -14,10 +16,11 @@ def resolve_organisation(request, organisation_id) -> Organisation:
         if own is None:
             raise ApiError(400, "organisation_id is required for a user with no organisation", "MISSING_ORGANISATION")
         return own
-    try:
-        organisation = Organisation.objects.get(pk=int(organisation_id))
-    except (TypeError, ValueError, Organisation.DoesNotExist):
-        raise Http404 from None
+    if not re.fullmatch(r"[0-9]{1,18}", str(organisation_id)):
+        raise Http404  # not an id, or one too large for the database's integers
+    organisation = Organisation.objects.filter(pk=int(organisation_id)).first()
+    if organisation is None:
+        raise Http404
     if not request.user.is_staff and organisation != own:
         raise Http404
     return organisation

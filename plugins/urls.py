@@ -1,26 +1,27 @@
 from django.urls import path
 
+from batchplatform import converters  # noqa: F401  (registers <id:...>)
 from plugins import views
 
 urlpatterns = [
     path("plugins", views.PluginList.as_view(), name="plugin-list"),
-    path("plugins/<int:plugin_id>", views.PluginDetail.as_view(), name="plugin-detail"),
-    path("plugins/<int:plugin_id>/versions", views.VersionList.as_view(), name="version-list"),
-    path("plugins/<int:plugin_id>/versions/<str:version_ref>", views.VersionDetail.as_view(), name="version-detail"),
-    path("plugins/<int:plugin_id>/versions/<str:version_ref>/properties", views.VersionProperties.as_view()),
-    path("plugins/<int:plugin_id>/versions/<str:version_ref>/archive", views.VersionCode.as_view()),
-    path("plugins/<int:plugin_id>/versions/<str:version_ref>/archived", views.VersionArchiveFlag.as_view()),
+    path("plugins/<id:plugin_id>", views.PluginDetail.as_view(), name="plugin-detail"),
+    path("plugins/<id:plugin_id>/versions", views.VersionList.as_view(), name="version-list"),
+    path("plugins/<id:plugin_id>/versions/<str:version_ref>", views.VersionDetail.as_view(), name="version-detail"),
+    path("plugins/<id:plugin_id>/versions/<str:version_ref>/properties", views.VersionProperties.as_view()),
+    path("plugins/<id:plugin_id>/versions/<str:version_ref>/archive", views.VersionCode.as_view()),
+    path("plugins/<id:plugin_id>/versions/<str:version_ref>/archived", views.VersionArchiveFlag.as_view()),
     path("integration_batch_instances", views.InstanceList.as_view(), name="instance-list"),
     path("integration_batch_instances.executions", views.OrganisationExecutionList.as_view()),
-    path("integration_batch_instances/<int:instance_id>", views.InstanceDetail.as_view(), name="instance-detail"),
-    path("integration_batch_instances/<int:instance_id>/properties", views.InstanceProperties.as_view()),
+    path("integration_batch_instances/<id:instance_id>", views.InstanceDetail.as_view(), name="instance-detail"),
+    path("integration_batch_instances/<id:instance_id>/properties", views.InstanceProperties.as_view()),
     path(
-        "integration_batch_instances/<int:instance_id>/properties/technical_name=<str:technical_name>",
+        "integration_batch_instances/<id:instance_id>/properties/technical_name=<str:technical_name>",
         views.InstanceProperty.as_view(),
     ),
-    path("integration_batch_instances/<int:instance_id>/executions", views.ExecutionList.as_view()),
+    path("integration_batch_instances/<id:instance_id>/executions", views.ExecutionList.as_view()),
     path(
-        "integration_batch_instances/<int:instance_id>/executions/<int:execution_id>",
+        "integration_batch_instances/<id:instance_id>/executions/<id:execution_id>",
         views.ExecutionDetail.as_view(),
         name="execution-detail",
     ),

@@ -60,3 +60,25 @@ def test_malformed_json_on_ecc_is_a_400_in_plain_json(ecc):
 def test_a_crash_answers_500_in_the_envelope(v1):
     v1.raise_request_exception = False
     assert_v1_error(v1.get("/v1/_crash"), 500, "INTERNAL_ERROR")
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/connected_user", "/v1/plugins/0", "/v1/integration_batch_instances/0/executions/0"]
+)
+def test_options_describes_a_view_instead_of_failing(v1, path):
+    response = v1.options(path)
+    assert response.status_code == 200
+    assert response.json()["data"]["name"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/integration_batch_instances/616091949846972952031678276042752", "/ecc/v1/orders/99999999999999999999999"],
+)
+def test_ids_too_large_for_the_database_are_a_404(v1, ecc, path):
+    client = v1 if path.startswith("/v1") else ecc
+    assert client.get(path).status_code == 404
+
+
+def test_an_organisation_id_too_large_for_the_database_is_a_404(v1):
+    assert_v1_error(v1.get("/v1/plugins", {"organisation_id": "9" * 40}), 404, "NOT_FOUND")
