@@ -10,6 +10,7 @@ from batches import selectors, services
 from batches.models import Order
 from batches.serializers import batch_data, order_data, subscription_data, subscription_summary
 from batchplatform.api.basic import BasicAuthViewMixin
+from batchplatform.api.v1 import StrictJSONParser
 from batchplatform.errors import NotFound
 from batchplatform.services import organisation_of
 
@@ -111,6 +112,9 @@ class OrderDetail(EccView):
 
 
 class BatchList(EccView):
+    # JSON only: the Idempotency-Key compares raw bodies, which a multipart parser consumes.
+    parser_classes = [StrictJSONParser]
+
     @ecc_schema("ecc_batch_submit", body=True)
     def post(self, request):
         status_code, answer = services.submit_batch_once(

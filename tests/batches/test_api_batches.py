@@ -368,3 +368,9 @@ def test_an_operator_cannot_cancel_an_order_a_worker_is_provisioning(subscriptio
     with pytest.raises(services.Conflict, match="being provisioned right now"):
         services.cancel_order(order=Order.objects.get(pk=order_id))
     assert Order.objects.get(pk=order_id).status == "PROVISIONING"
+
+
+def test_a_batch_sent_as_a_form_is_a_415(ecc, subscriptions):
+    response = ecc.post("/ecc/v1/batches", {"requests": "[]"}, format="multipart", HTTP_IDEMPOTENCY_KEY="k-form")
+    assert response.status_code == 415
+    assert response.json()["error"] == "UNSUPPORTED_MEDIA_TYPE"
