@@ -2,16 +2,14 @@
 reference (a data migration); each organisation's buckets are defined at onboarding, from the
 admin or `manage.py defineservice`."""
 
-import re
-
 from django.db import IntegrityError, transaction
 
 from batches.models import Service, ServiceType
+from batches.requests import SID_PATTERN
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.models import Organisation
 
 # The ids the API accepts in a request (batches.requests), so every defined service can be assigned.
-SID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,100}")
 ORGANISATION_SERVICE_TYPES = (ServiceType.BUCKET, ServiceType.RECURRING_BUCKET)
 DESCRIPTION_MAX_LENGTH = Service._meta.get_field("description").max_length
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 ADDRESS_TYPES = ("msisdn", "iccid", "imsi")
 _DIGITS = {"msisdn": re.compile(r"\d{5,15}"), "iccid": re.compile(r"\d{18,22}"), "imsi": re.compile(r"\d{6,15}")}
-_SID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# A service id, as the API accepts it and the catalogue defines it.
+SID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,100}")
 STATES = ("BEFORE_FIRST_USE", "IN_USE")
 
 
@@ -68,7 +69,7 @@ def _service(entry, where: str = "body") -> dict:
     sid = entry.get("id")
     if sid is None:
         raise Rejected(f"Missing id parameter in {where}")
-    if not isinstance(sid, str) or not _SID.fullmatch(sid):
+    if not isinstance(sid, str) or not SID_PATTERN.fullmatch(sid):
         raise Rejected(f"Invalid id parameter in {where}")
     attributes = {k: v for k, v in entry.items() if k != "id"}
     for name, value in attributes.items():
@@ -102,7 +103,7 @@ def _patch_subscription(address: Address, body: dict) -> ParsedRequest:
 def _services_request(method: str, resource: str, address: Address, rest: list[str], body: dict) -> ParsedRequest:
     sid = rest[1] if len(rest) >= 2 else None
     instance = rest[2] if len(rest) == 3 else None
-    if sid is not None and not _SID.fullmatch(sid):
+    if sid is not None and not SID_PATTERN.fullmatch(sid):
         raise Rejected(f"Invalid service id {sid!r}")
     if method == "POST" and sid is None:
         if "services" not in body:

@@ -124,8 +124,12 @@ def _new_order(organisation: Organisation, parsed: ParsedRequest, subscription: 
 
 
 def submit_order(*, organisation: Organisation, method: str, resource: str, body) -> Order:
-    """A standalone request (202 with its order id): 400 for a bad body, 404 for an unknown
-    subscription, 409 while the subscription has an outstanding order."""
+    """A standalone request (202 with its order id): 404 for an unknown subscription (checked
+    first, as the reference says: the subscription is the main resource), 400 for a bad body,
+    409 while the subscription has an outstanding order."""
+    parts = resource.split("/")
+    if len(parts) > 1:
+        get_subscription(organisation, parts[1])
     try:
         parsed = parse_request(method, resource, body)
     except Rejected as error:
@@ -234,7 +238,7 @@ def _finish_locked(
         publish_events(organisation=order.organisation, stream=stream, events=events)
     # What waited for this subscription can go on: this batch's next request, or another's.
     own_batch = request.batch_id if request is not None and wake_own_batch else None
-    transaction.on_commit(lambda: wake_batches_waiting_on(order.iccid, also=own_batch))
+    transaction.on_commit(lambda: wake_batches_waiting_on({order.iccid}, also=own_batch))
 
 
 def order_events(order: Order, request: BatchRequest | None, previous_state: str | None) -> dict[str, list]:
@@ -478,7 +482,7 @@ def _carry_out_inline(batch_id) -> None:
         ended_iccids |= turn_iccids
     _settle(batch, requests)
     if ended_iccids:
-        transaction.on_commit(lambda: wake_batches_waiting_on_any(ended_iccids, besides=batch.pk))
+        transaction.on_commit(lambda: wake_batches_waiting_on(ended_iccids, besides=batch.pk))
 
 
 def _carry_out_turn(batch: Batch, ready: list[BatchRequest]) -> set[str] | None:
@@ -671,24 +675,14 @@ def _settle(batch: Batch, requests: list[BatchRequest]) -> None:
         )
 
 
-def wake_batches_waiting_on_any(iccids: set[str], besides=None) -> None:
+def wake_batches_waiting_on(iccids: set[str], *, besides=None, also=None) -> None:
+    """Wakes the open batches with a request waiting for one of these subscriptions (except
+    `besides`, which goes on by itself), and `also`."""
     batch_ids = set(
         BatchRequest.objects.filter(
             group_key__in=iccids, status=RequestStatus.APPROVED, batch__status=BatchStatus.PROCESSING
         )
         .exclude(batch_id=besides)
-        .values_list("batch_id", flat=True)
-        .distinct()
-    )
-    for batch_id in batch_ids:
-        _enqueue_advance(batch_id)
-
-
-def wake_batches_waiting_on(iccid: str, also=None) -> None:
-    batch_ids = set(
-        BatchRequest.objects.filter(
-            group_key=iccid, status=RequestStatus.APPROVED, batch__status=BatchStatus.PROCESSING
-        )
         .values_list("batch_id", flat=True)
         .distinct()
     )
@@ -739,13 +733,12 @@ class _Unprocessable(Invalid):
     default_code = "IDEMPOTENCY_KEY_REUSED"
 
 
-def submit_batch_once(*, organisation: Organisation, payload, key: str | None, body: bytes) -> tuple[int, dict]:
-    """(status, answer) of a batch submission; with an Idempotency-Key, the first answer again
-    for the same key and body (see claim_idempotency_key for the refusals)."""
-    from batches.serializers import batch_data
-
+def submit_batch_once(*, organisation: Organisation, payload, key: str | None, body: bytes, render) -> tuple[int, dict]:
+    """(status, answer) of a batch submission, the answer being render(batch); with an
+    Idempotency-Key, the first answer again for the same key and body (see
+    claim_idempotency_key for the refusals)."""
     if not key:
-        return 202, batch_data(submit_batch(organisation=organisation, payload=payload))
+        return 202, render(submit_batch(organisation=organisation, payload=payload))
     if len(key) > 200:
         raise Invalid("Idempotency-Key is at most 200 characters")
     first = claim_idempotency_key(organisation=organisation, key=key, body=body)
@@ -754,7 +747,7 @@ def submit_batch_once(*, organisation: Organisation, payload, key: str | None, b
     try:
         # The batch and the answer the key replays commit together, or neither does.
         with transaction.atomic():
-            answer = batch_data(submit_batch(organisation=organisation, payload=payload))
+            answer = render(submit_batch(organisation=organisation, payload=payload))
             record_idempotent_response(organisation=organisation, key=key, status=202, response=answer)
     except Exception:
         release_idempotency_key(organisation=organisation, key=key)

@@ -60,13 +60,11 @@ class SubscriptionDetail(EccView):
 
     @ecc_schema("ecc_subscription_block_or_change_state", body=True)
     def patch(self, request, address):
-        services.get_subscription(self.organisation(), address)  # 404 first, as the reference says
         return self.order_accepted(f"subscriptions/{address}")
 
 
 class ServicesView(EccView):
     def resource(self, address, *parts) -> str:
-        services.get_subscription(self.organisation(), address)  # 404 first, as the reference says
         return "/".join(("subscriptions", address, "services", *parts))
 
 
@@ -122,6 +120,7 @@ class BatchList(EccView):
             payload=request.data,
             key=request.headers.get("Idempotency-Key"),
             body=request.body,
+            render=batch_data,
         )
         return Response(answer, status=status_code)
 

@@ -1,10 +1,9 @@
 """Every queryset is scoped to the caller's organisation; another organisation's object is a 404."""
 
-import re
-
 from django.http import Http404
 
 from batchplatform.api.errors import ApiError
+from batchplatform.converters import is_database_id
 from batchplatform.models import Organisation
 from batchplatform.services import organisation_of
 
@@ -16,7 +15,7 @@ def resolve_organisation(request, organisation_id) -> Organisation:
         if own is None:
             raise ApiError(400, "organisation_id is required for a user with no organisation", "MISSING_ORGANISATION")
         return own
-    if not re.fullmatch(r"[0-9]{1,18}", str(organisation_id)):
+    if not is_database_id(organisation_id):
         raise Http404  # not an id, or one too large for the database's integers
     organisation = Organisation.objects.filter(pk=int(organisation_id)).first()
     if organisation is None:

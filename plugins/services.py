@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from batchplatform.converters import is_database_id
 from batchplatform.errors import Conflict, Invalid, NotFound
 from batchplatform.models import Organisation
 from plugins.archives import ArchiveError, inspect_archive, parse_entry_point
@@ -84,8 +85,7 @@ def update_plugin(*, plugin: Plugin, name: str | None = None, current_version_id
 
 def find_version(*, plugin: Plugin, version_ref: str) -> PluginVersion:
     """A version by its id (digits) or its version_id (a semantic version)."""
-    # ASCII digits only: "²".isdigit() is True, and int() refuses it.
-    lookup = {"pk": int(version_ref)} if re.fullmatch(r"[0-9]{1,18}", version_ref) else {"version_id": version_ref}
+    lookup = {"pk": int(version_ref)} if is_database_id(version_ref) else {"version_id": version_ref}
     try:
         return plugin.versions.get(**lookup)
     except PluginVersion.DoesNotExist:
