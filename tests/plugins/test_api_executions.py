@@ -1,5 +1,6 @@
 import pytest
 
+from batchplatform.errors import Conflict
 from plugins import services
 from plugins.models import Execution
 from tests.core.test_errors import assert_v1_error
@@ -84,14 +85,14 @@ def test_a_finished_execution_cannot_be_canceled(v1, instance):
 def test_the_transition_function_refuses_illegal_moves(instance):
     execution = services.create_execution(instance=instance, user=None, expected_start_date="2026-01-01T00:00Z")
     for illegal in ("SUCCEEDED", "FAILED", "PENDING"):
-        with pytest.raises(services.Conflict):
+        with pytest.raises(Conflict):
             services.transition(execution, to=illegal)
     running = services.transition(execution, to="RUNNING")
     assert running.start_date is not None
     stale = Execution.objects.get(pk=execution.pk)
     services.transition(running, to="FAILED", error={"message": "boom"})
     stale.status = "RUNNING"  # a second worker that read the row before the first finished
-    with pytest.raises(services.Conflict, match="meanwhile"):
+    with pytest.raises(Conflict, match="meanwhile"):
         services.transition(stale, to="SUCCEEDED")
     assert Execution.objects.get(pk=execution.pk).status == "FAILED"
 

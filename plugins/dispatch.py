@@ -1,0 +1,32 @@
+"""Sending executions to the workers of their size class.
+
+The row is the truth and the message only a wake-up: the scheduler's sweep sends again what a
+lost message left PENDING, and the run task claims the row with a conditional update, so a
+duplicate message runs nothing twice.
+"""
+
+from django.db import transaction
+
+from batchplatform.celery import app
+from plugins.models import Execution, IntegrationBatchInstance, Size
+
+RUN_TASK = "plugins.tasks.run_execution_task"
+# Smallest first: an instance's class is the largest of its ram, cpu and disk sizes.
+SIZES_IN_ORDER = [Size.LOW, Size.MEDIUM, Size.LARGE, Size.EXTRA_LARGE]
+
+
+def size_class(instance: IntegrationBatchInstance) -> str:
+    return max((instance.ram_size, instance.cpu_size, instance.disk_size), key=SIZES_IN_ORDER.index)
+
+
+def queue_for(size: str) -> str:
+    """executions-low, executions-medium, executions-large, executions-extra-large."""
+    return "executions-" + size.lower().replace("_", "-")
+
+
+def send_execution(execution: Execution) -> None:
+    app.send_task(RUN_TASK, args=[execution.pk], queue=queue_for(size_class(execution.instance)))
+
+
+def send_after_commit(execution: Execution) -> None:
+    transaction.on_commit(lambda: send_execution(execution))
