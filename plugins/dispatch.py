@@ -6,6 +6,7 @@ duplicate message runs nothing twice.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from batchplatform.celery import app
 from plugins.models import Execution, IntegrationBatchInstance, Size
@@ -25,6 +26,7 @@ def queue_for(size: str) -> str:
 
 
 def send_execution(execution: Execution) -> None:
+    Execution.objects.filter(pk=execution.pk).update(sent_at=timezone.now())
     app.send_task(RUN_TASK, args=[execution.pk], queue=queue_for(size_class(execution.instance)))
 
 

@@ -196,6 +196,8 @@ class Execution(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     start_date = models.DateTimeField(null=True, blank=True)
     end_date = models.DateTimeField(null=True, blank=True)
+    # When a run message was last sent: the sweep re-sends what stayed PENDING long after it.
+    sent_at = models.DateTimeField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     num_tasks = models.IntegerField(null=True, blank=True)
