@@ -18,6 +18,7 @@ from django.http import HttpResponseNotModified, JsonResponse
 from batchplatform.api.errors import error_body
 from batchplatform.events import wait_for_events
 from batchplatform.services import organisation_of, verify_basic_credentials
+from batchplatform.throttle import TooManyAttempts
 
 # Every type the ECC spec lists; the platform produces only order, batch and state-change, the
 # others are valid streams that stay empty.
@@ -103,7 +104,10 @@ def _caller_organisation_id(request) -> int | None:
     try:
         credentials = _basic_credentials(request)
         if credentials is not None:
-            user = verify_basic_credentials(credentials[0], credentials[1], request)
+            try:
+                user = verify_basic_credentials(credentials[0], credentials[1], request)
+            except TooManyAttempts as refused:
+                raise Refused(429, refused.message, {"Retry-After": str(refused.retry_after)}) from None
         else:
             user = request.user  # the session, for users of the admin and browsable API
         if user is None or not user.is_authenticated:

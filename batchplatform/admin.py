@@ -4,8 +4,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from batchplatform.admin_tools import ViewOnlyAdmin
-from batchplatform.models import ApiToken, Event, Membership, Organisation
+from batchplatform.models import ApiToken, Event, LoginLockout, Membership, Organisation
 from batchplatform.services import create_api_token, revoke_api_token
+from batchplatform.throttle import clear_lockout
 
 
 class MembershipInline(admin.StackedInline):
@@ -93,3 +94,28 @@ class EventAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["organisation"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
+
+
+@admin.register(LoginLockout)
+class LoginLockoutAdmin(admin.ModelAdmin):
+    """Usernames and addresses refused sign-ins after too many failures; clearing one lets it in at once."""
+
+    list_display = ["kind", "value", "failures", "locked_until", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value"]
+    actions = ["clear"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Clear the selected lock-outs")
+    def clear(self, request, queryset):
+        for lockout in queryset:
+            clear_lockout(lockout)
+        self.message_user(request, f"{len(queryset)} lock-out(s) cleared.", messages.SUCCESS)

@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Organisations and credentials"
 
     def ready(self):
+        from batchplatform import signals  # noqa: F401  (counts failed sign-ins)
         from batchplatform.api import schema  # noqa: F401  (registers the OpenAPI auth schemes)

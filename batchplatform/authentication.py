@@ -3,6 +3,11 @@
 from rest_framework import authentication, exceptions
 
 from batchplatform.services import authenticate_api_token, verify_basic_credentials
+from batchplatform.throttle import TooManyAttempts
+
+
+def _throttled(refused: TooManyAttempts) -> exceptions.Throttled:
+    return exceptions.Throttled(wait=refused.retry_after, detail=refused.message)
 
 
 class RawTokenAuthentication(authentication.BaseAuthentication):
@@ -19,7 +24,10 @@ class RawTokenAuthentication(authentication.BaseAuthentication):
                 if scheme == "basic":
                     return None
                 header = header.split(" ", 1)[1].strip()
-        token = authenticate_api_token(header)
+        try:
+            token = authenticate_api_token(header, request)
+        except TooManyAttempts as refused:
+            raise _throttled(refused) from None
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         return token.user, token
@@ -33,7 +41,10 @@ class BasicAuthentication(authentication.BasicAuthentication):
     www_authenticate_realm = "batchplatform"
 
     def authenticate_credentials(self, userid, password, request=None):
-        user = verify_basic_credentials(userid, password, request)
+        try:
+            user = verify_basic_credentials(userid, password, request)
+        except TooManyAttempts as refused:
+            raise _throttled(refused) from None
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid username/password.")
         return user, None

@@ -89,3 +89,31 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.stream}#{self.sequence} {self.name}"
+
+
+class LoginLockout(models.Model):
+    """A username or client address refused sign-ins after too many failures. The counts live in
+    the cache (batchplatform/throttle.py); this row is written when a lock-out begins, so
+    operators can see it and clear it."""
+
+    class Kind(models.TextChoices):
+        USERNAME = "username"
+        ADDRESS = "address"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=150, help_text="The username or the client address, e.g. 203.0.113.7")
+    failures = models.PositiveIntegerField()
+    locked_until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-locked_until"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="login_lockout_unique_subject"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["username", "address"]), name="login_lockout_kind_known"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.value}"

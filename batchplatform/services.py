@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from batchplatform import throttle
 from batchplatform.models import ApiToken, Membership, Organisation
 
 TOKEN_PREFIX = "bp_"  # noqa: S105  (a marker that helps secret scanners, not a secret)
@@ -57,13 +58,18 @@ def revoke_api_token(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def authenticate_api_token(raw: str) -> ApiToken | None:
+def authenticate_api_token(raw: str, request=None) -> ApiToken | None:
+    """The token's row, or None. A client address that sent too many wrong tokens is refused
+    (TooManyAttempts) before any lookup."""
+    address = throttle.client_address(request) if request is not None else None
+    throttle.check(username=None, address=address)
     token = (
         ApiToken.objects.select_related("user", "user__membership__organisation")
         .filter(digest=digest_token(raw), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
+        throttle.record_failure(username=None, address=address)
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
@@ -88,7 +94,11 @@ def verify_basic_credentials(username: str, password: str, request=None):
     A password check costs Django's full key derivation (about 0.4 s of CPU here), which Basic
     auth would pay on every call. A verified pair is remembered in this process for a few
     minutes under a keyed hash, never the password itself; a changed password or a deactivated
-    user no longer matches."""
+    user no longer matches.
+
+    Failures count per username and client address; past the threshold the check is refused
+    with TooManyAttempts before the hasher runs. Remembered pairs still pass: they were proven,
+    and someone guessing a user's password must not lock that user's running integration out."""
     if "\x00" in username or "\x00" in password:
         return None  # no such user, and PostgreSQL refuses NUL in a query
     key = _credential_key(username, password)
@@ -98,8 +108,12 @@ def verify_basic_credentials(username: str, password: str, request=None):
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         if user is not None and user.password == password_hash:
             return user
+    address = throttle.client_address(request)
+    throttle.check(username=username, address=address)
+    # authenticate() sends user_login_failed on failure, which counts it (batchplatform/signals.py).
     user = authenticate(request, username=username, password=password)
     if user is not None and user.is_active:
+        throttle.reset_username(username)
         cache.set(key, (user.pk, user.password), settings.BASIC_AUTH_CACHE_SECONDS)
         return user
     return None

@@ -191,6 +191,15 @@ CACHES = {
 }
 # How long a process remembers verified Basic credentials (a password check costs ~0.4 s of CPU).
 BASIC_AUTH_CACHE_SECONDS = env_int("BASIC_AUTH_CACHE_SECONDS", 300, minimum=0)
+# Guessing credentials (batchplatform/throttle.py): failed sign-ins per username and per client
+# address within a window; past these, attempts get 429 without a password check.
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 10, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+# Behind a proxy: the header it writes the client's address to (e.g. X-Forwarded-For), and how
+# many proxies of ours append to it. Unset, the peer's own address counts.
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 # Largest JSON body accepted by any API; uploads have their own limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 

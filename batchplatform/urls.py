@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batchplatform import views
+from batchplatform.admin_login import admin_login
 
 admin.site.site_header = "batchplatform operations"
 admin.site.site_title = "batchplatform"
@@ -10,6 +11,8 @@ admin.site.index_title = "Operations"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Before admin.site.urls, so a locked-out login never reaches the password check.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
