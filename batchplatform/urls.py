@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batchplatform import views
 from batchplatform.admin_login import admin_login
+from batchplatform.metrics import metrics_view
 
 admin.site.site_header = "batchplatform operations"
 admin.site.site_title = "batchplatform"
@@ -11,6 +12,7 @@ admin.site.index_title = "Operations"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # Before admin.site.urls, so a locked-out login never reaches the password check.
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),

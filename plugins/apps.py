@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class PluginsConfig(AppConfig):
     name = "plugins"
+
+    def ready(self):
+        from batchplatform.metrics import register_collector
+        from plugins.metrics import collect
+
+        register_collector(collect)
