@@ -73,6 +73,7 @@ ETC_FILES = (
 NOBODY = "65534"
 SANDBOX_WORK = Path("/sandbox")
 SANDBOX_SDK = "/opt/batchplatform-sdk"
+SANDBOX_ENV = "/opt/batchplatform-env"
 
 
 class PreparationFailed(Exception):
@@ -124,14 +125,14 @@ def _bwrap_command(bwrap: str, run: "Run") -> list[str]:
     for path in ETC_FILES:
         command += ["--ro-bind-try", path, path]
     command += ["--ro-bind", str(SDK_DIR), SANDBOX_SDK]
-    readable = {str(Path(base_python()).resolve().parents[1])}
+    command += ["--bind", str(run.tmp), "/tmp"]  # noqa: S108 - the sandbox's /tmp is in its work directory
+    interpreter = str(Path(base_python()).resolve().parents[1])
+    if not interpreter.startswith("/usr/"):
+        command += ["--ro-bind", interpreter, interpreter]
     if run.environment:
-        readable.add(str(run.environment))
-    for path in sorted(readable):
-        if not path.startswith("/usr/"):
-            command += ["--ro-bind", path, path]
+        command += ["--ro-bind", str(run.environment), SANDBOX_ENV]
     command += ["--proc", "/proc", "--dev", "/dev"]
-    command += ["--bind", str(run.sandbox), str(SANDBOX_WORK), "--bind", str(run.tmp), "/tmp"]  # noqa: S108
+    command += ["--bind", str(run.sandbox), str(SANDBOX_WORK)]
     command += ["--chdir", run.visible(run.app), "--"]
     return command
 
@@ -196,6 +197,10 @@ class Run:
         if not self.sandboxed:
             return str(path)
         return str(SANDBOX_WORK / path.relative_to(self.sandbox))
+
+    @property
+    def environment_visible(self) -> str:
+        return SANDBOX_ENV if self.sandboxed else str(self.environment)
 
     @property
     def log_file(self) -> Path:
@@ -310,7 +315,7 @@ def _environment(run: Run, context: dict) -> dict:
     """The child's whole environment: built from nothing, so no platform secret can leak into it."""
     path = "/usr/local/bin:/usr/bin:/bin"
     if run.environment:
-        path = f"{run.environment / 'bin'}:{path}"
+        path = f"{run.environment_visible}/bin:{path}"
     return {
         "PATH": path,
         "HOME": run.visible(run.sandbox),
@@ -335,7 +340,7 @@ def _environment(run: Run, context: dict) -> dict:
 
 
 def _argv(run: Run, launch: Launch) -> list[str]:
-    python = str(run.environment / "bin" / "python") if run.environment else str(base_python())
+    python = f"{run.environment_visible}/bin/python" if run.environment else str(base_python())
     if launch.kind in ("callable", "module", "path"):
         return [python, "-c", LAUNCHER, launch.kind, launch.target]
     if launch.kind == "executable":
