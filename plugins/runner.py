@@ -15,6 +15,7 @@ Limits, each enforced and each failing the execution with a message naming it:
 """
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -86,13 +88,28 @@ class PreparationFailed(Exception):
 
 
 def bwrap_path() -> str | None:
+    """bubblewrap when it is installed and works here (PLUGIN_SANDBOX=auto), always (bwrap) or never (none)."""
     mode = conf.get("PLUGIN_SANDBOX")
     if mode == "none":
         return None
     found = shutil.which("bwrap")
-    if mode == "bwrap" and not found:
-        raise PreparationFailed("PLUGIN_SANDBOX=bwrap but bubblewrap (bwrap) is not installed")
-    return found
+    problem = _bwrap_problem(found) if found else "bubblewrap (bwrap) is not installed"
+    if problem and mode == "bwrap":
+        raise PreparationFailed(f"PLUGIN_SANDBOX=bwrap but {problem}")
+    return None if problem else found
+
+
+@functools.cache
+def _bwrap_problem(bwrap: str) -> str | None:
+    """Why bubblewrap cannot make our sandbox on this machine (no user namespaces, ...), or None."""
+    probe = [bwrap, "--unshare-user", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    try:
+        completed = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap does not work here: {error}"
+    if completed.returncode != 0:
+        return f"bubblewrap does not work here: {completed.stderr.strip()[:500]}"
+    return None
 
 
 def describe_sandbox() -> str:
@@ -100,13 +117,19 @@ def describe_sandbox() -> str:
     try:
         found = bwrap_path()
     except PreparationFailed as error:
-        return error.message
+        return f"{error.message}: every execution will fail"
     if found:
         return f"plugins run in a bubblewrap sandbox ({found})"
+    why = "PLUGIN_SANDBOX=none" if conf.get("PLUGIN_SANDBOX") == "none" else _bwrap_problem_text()
     return (
-        "bubblewrap (bwrap) is not installed: plugins run as plain child processes with their size-class "
-        "limits, but can read what this worker's user can read and network cannot be cut"
+        f"{why}: plugins run as plain child processes with their size-class limits, "
+        "but can read what this worker's user can read, and network cannot be cut"
     )
+
+
+def _bwrap_problem_text() -> str:
+    found = shutil.which("bwrap")
+    return (_bwrap_problem(found) if found else None) or "bubblewrap (bwrap) is not installed"
 
 
 def _bwrap_command(bwrap: str, run: "Run") -> list[str]:
@@ -208,6 +231,29 @@ class Run:
         return self.root / "log.txt"
 
 
+@contextlib.contextmanager
+def _heartbeat_while_preparing(execution: Execution):
+    """Unpacking and installing dependencies can take minutes: the reaper must not take that for a lost worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(conf.get("PLUGIN_HEARTBEAT_INTERVAL")):
+                Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{execution.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_claimed_execution(execution: Execution) -> Execution:
     """Runs an execution this worker moved to RUNNING, and ends it SUCCEEDED, FAILED or (left) CANCELED."""
     instance = execution.instance
@@ -223,7 +269,8 @@ def run_claimed_execution(execution: Execution) -> Execution:
     run = Run(execution=execution, limits=limits, root=root)
     try:
         try:
-            launch, properties = _prepare(run)
+            with _heartbeat_while_preparing(execution):
+                launch, properties = _prepare(run)
             _start(run, launch, properties)
         except PreparationFailed as failure:
             _append_log(run, f"[platform] {failure.message}\n")
