@@ -474,8 +474,12 @@ def _supervise(run: Run) -> None:
     next_row_check = next_progress_write = next_log_upload = next_disk_check = started
     next_heartbeat = started + conf.get("PLUGIN_HEARTBEAT_INTERVAL")
     progress_dirty = False
-    while run.process.poll() is None:
-        time.sleep(poll)
+    while True:
+        # Wakes at once when the child ends, else after one poll interval.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            run.process.wait(timeout=poll)
+        if run.process.poll() is not None:
+            break
         now = time.monotonic()
         progress_dirty |= _drain_status(run)
         if run.stop_reason is None and now >= next_row_check:
