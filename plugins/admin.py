@@ -68,6 +68,7 @@ class PluginVersionAdmin(admin.ModelAdmin):
         "archive_sha256",
         "archive_size",
         "entry_point",
+        "environment_error",
         "created_at",
     ]
     inlines = [PluginPropertyInline]
