@@ -300,3 +300,10 @@ CELERY_BEAT_SCHEDULE = {
     # Re-wakes work whose message was lost (a worker killed mid-task): the rows say what is left.
     "ecc-sweep": {"task": "batches.tasks.sweep", "schedule": 30.0},
 }
+
+# --- Integration batch runner (limits per size class and the rest: plugins/conf.py). The reaper
+# fails RUNNING executions whose worker stopped sending heartbeats ("worker lost").
+CELERY_BEAT_SCHEDULE["plugins-reap-lost-executions"] = {
+    "task": "plugins.tasks.reap_lost_executions_task",
+    "schedule": 30.0,
+}

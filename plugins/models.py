@@ -66,8 +66,13 @@ class PluginVersion(models.Model):
     archive_sha256 = models.CharField(max_length=64, blank=True)
     archive_size = models.BigIntegerField(null=True, blank=True)
     entry_point = models.CharField(
-        max_length=500, blank=True, help_text="module:function, or a command line such as: python main.py"
+        max_length=500,
+        blank=True,
+        help_text="module:function, a module run as a script (main), or an executable of the archive (run.sh)",
     )
+    # Why the dependencies of requirements.txt could not be installed: the version cannot run until
+    # new code is uploaded (a new version). Empty when they were installed or there are none.
+    environment_error = models.TextField(blank=True, help_text="The installer's message when requirements failed")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -198,6 +203,8 @@ class Execution(models.Model):
     end_date = models.DateTimeField(null=True, blank=True)
     # When a run message was last sent: the sweep re-sends what stayed PENDING long after it.
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker running it; the reaper fails a RUNNING execution whose worker went silent.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     num_tasks = models.IntegerField(null=True, blank=True)
@@ -218,6 +225,8 @@ class Execution(models.Model):
             # The organisation-wide and per-instance lists, newest first, paged by offset.
             models.Index(fields=["organisation", "-id"], name="execution_org_recent"),
             models.Index(fields=["instance", "-id"], name="execution_instance_recent"),
+            # The reaper: running executions by the age of their worker's last heartbeat.
+            models.Index(fields=["heartbeat_at"], name="execution_running_heartbeat", condition=Q(status="RUNNING")),
         ]
 
     def __str__(self):

@@ -24,6 +24,7 @@ from plugins.services.instances import (
     update_instance,
 )
 from plugins.services.plugins import create_plugin, update_plugin
+from plugins.services.running import claim_execution, reap_lost_executions, run_execution
 from plugins.services.versions import (
     MAX_PROPERTIES,
     REQUIRED_PROPERTIES,
@@ -48,6 +49,7 @@ __all__ = [
     "cancel_execution",
     "check_schedule",
     "check_sizes",
+    "claim_execution",
     "create_execution",
     "create_instance",
     "create_plugin",
@@ -57,7 +59,9 @@ __all__ = [
     "delete_version",
     "find_version",
     "instance_properties",
+    "reap_lost_executions",
     "resolve_version",
+    "run_execution",
     "run_now",
     "set_execution_status_by_client",
     "set_instance_property",

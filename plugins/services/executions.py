@@ -4,8 +4,10 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from batchplatform.errors import Conflict, Invalid
+from plugins import dispatch
 from plugins.models import (
     Execution,
     ExecutionStatus,
@@ -53,9 +55,11 @@ def create_execution(
         raise Invalid("This instance is archived", "INSTANCE_ARCHIVED")
     if execution_type not in ExecutionType.values:
         raise Invalid(f"execution_type must be MANUAL or CRON, not {execution_type!r}", "INVALID_EXECUTION_TYPE")
+    if isinstance(expected_start_date, str):
+        expected_start_date = parse_datetime(expected_start_date)
     try:
         with transaction.atomic():
-            return Execution.objects.create(
+            execution = Execution.objects.create(
                 organisation=instance.organisation,
                 instance=instance,
                 version=instance.version,
@@ -67,6 +71,10 @@ def create_execution(
         raise Conflict(
             "This instance already has an execution expected to start at that time", "DUPLICATE_EXECUTION"
         ) from None
+    if expected_start_date <= timezone.now():
+        # Due now: sent once the row is committed. Future ones are sent by the scheduler's sweep.
+        dispatch.send_after_commit(execution)
+    return execution
 
 
 def run_now(*, instance: IntegrationBatchInstance, user) -> Execution:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from batchplatform.converters import is_database_id
 from batchplatform.errors import Conflict, Invalid, NotFound
-from plugins.archives import ArchiveError, inspect_archive, parse_entry_point
+from plugins.archives import ArchiveError, inspect_archive, parse_entry_point, resolve_entry_point
 from plugins.models import (
     Plugin,
     PluginProperty,
@@ -125,6 +125,8 @@ def attach_archive(*, version: PluginVersion, uploaded_file, entry_point: str) -
             max_unpacked_bytes=settings.PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES,
             max_members=settings.PLUGIN_ARCHIVE_MAX_MEMBERS,
         )
+        # The entry point must name something the archive holds: found now, not at the first run.
+        resolve_entry_point(entry_point, info.members)
     except ArchiveError as error:
         raise Invalid(error.message, error.code) from None
     old = version.archive.name if version.archive else None
@@ -134,6 +136,7 @@ def attach_archive(*, version: PluginVersion, uploaded_file, entry_point: str) -
     version.archive_sha256 = info.sha256
     version.archive_size = uploaded_file.size
     version.entry_point = entry_point.strip()
+    version.environment_error = ""
     version.save()
     if old:
         storage = version.archive.storage

@@ -1,0 +1,16 @@
+"""Thin tasks: fetch by id, call the service. Each can run twice (acks_late re-delivers after a
+crash): the run claims its row with a conditional update, so a redelivered message does nothing."""
+
+from celery import shared_task
+
+from plugins import services
+
+
+@shared_task(acks_late=True)
+def run_execution_task(execution_id: int) -> None:
+    services.run_execution(execution_id=execution_id)
+
+
+@shared_task
+def reap_lost_executions_task() -> int:
+    return services.reap_lost_executions()
