@@ -1,7 +1,7 @@
 """Packaging a plugin directory into an archive the version upload accepts (`manage.py packplugin`).
 
-The archive is checked with the very rules the upload applies (`plugins.archives.inspect_archive` and the
-entry point parser), so a package that `packplugin` writes is never refused on upload for its shape.
+The archive is checked with the very rules the upload applies (`plugins.archives.inspect_archive` and
+`resolve_entry_point`), so a package that `packplugin` writes is never refused on upload for its shape.
 It is also reproducible: members sorted, timestamps fixed, so the same directory gives the same sha256.
 """
 
@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugins.archives import ArchiveError, ArchiveInfo, inspect_archive, parse_entry_point
+from plugins.archives import ArchiveError, ArchiveInfo, inspect_archive, resolve_entry_point
 
 # Never part of a plugin's code: caches, version control, editor files, and the author's own tests
 # (the platform never runs them). Matched against each path component.
@@ -77,23 +77,6 @@ def zip_plugin(directory: Path, files: list[Path]) -> bytes:
     return buffer.getvalue()
 
 
-def check_entry_point(entry_point: str, members: list[str]) -> None:
-    """The entry point names something the archive holds: a module for `module:function`, a file or a module
-    for a command's first word (`run.sh`, `main`, `python main.py`)."""
-    parsed = parse_entry_point(entry_point)
-    present = set(members)
-    if parsed.kind == "callable":
-        path = parsed.module.replace(".", "/")
-        if f"{path}.py" not in present and f"{path}/__init__.py" not in present:
-            raise PackagingError(f"entry point {entry_point!r}: the archive has no {path}.py or {path}/__init__.py")
-        return
-    argv = parsed.argv
-    named = argv[1] if argv[0] in ("python", "python3") and len(argv) > 1 else argv[0]
-    candidates = {named, f"{named}.py", f"{named.replace('.', '/')}.py", f"{named}/__main__.py"}
-    if not candidates & present:
-        raise PackagingError(f"entry point {entry_point!r}: the archive has no file {named!r}")
-
-
 def pack_plugin(
     *,
     directory: Path,
@@ -118,7 +101,8 @@ def pack_plugin(
             max_members=max_members,
         )
         if entry_point:
-            check_entry_point(entry_point, info.members)
+            # The upload's own check: the entry point names something the archive holds.
+            resolve_entry_point(entry_point, info.members)
     except ArchiveError as error:
         raise PackagingError(f"the upload would refuse this archive: {error.message}") from None
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,8 @@ def test_the_default_output_is_next_to_the_directory(tmp_path):
         ("csv_importer", True),
         ("importer:run", False),
         ("run.sh", False),
-        ("not valid:", False),
+        ("bin/missing.sh", False),
+        ("module.with-dash:run", False),
     ],
 )
 def test_the_entry_point_must_name_something_the_archive_holds(tmp_path, entry_point, accepted):
