@@ -154,3 +154,22 @@ def validate_property_value(property_type: str, value: Any) -> dict[str, Any]:
         if key not in shape:
             raise _fail(property_type, f"unexpected key {key!r}")
     return {key: check(property_type, key, value.get(key)) for key, check in shape.items()}
+
+
+def plain_value(property_type: str, value: dict) -> Any:
+    """What a plugin sees of a value: the number, text or boolean itself for the simple types, the
+    URL for URL, the whole object for files and assets."""
+    value = value or {}
+    if property_type in ("STRING", "PIXEL_TAG", "INT", "BOOLEAN"):
+        return value.get("value")
+    if property_type == "DOUBLE":
+        number = value.get("value")
+        return float(number) if number is not None else None
+    if property_type == "URL":
+        return value.get("url")
+    return dict(value)
+
+
+def plain_property_values(properties: list[dict]) -> dict[str, Any]:
+    """{technical_name: plain value} of properties as `instance_properties` lists them."""
+    return {prop["technical_name"]: plain_value(prop["property_type"], prop["value"]) for prop in properties}

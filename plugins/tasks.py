@@ -1,9 +1,21 @@
 """Thin tasks: fetch by id, call the service. Each can run twice (acks_late re-delivers after a
 crash): the run claims its row with a conditional update, so a redelivered message does nothing."""
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from plugins import services
+
+logger = logging.getLogger(__name__)
+
+
+@worker_ready.connect
+def _say_how_plugins_run(**kwargs) -> None:
+    from plugins.runner import describe_sandbox
+
+    logger.info(describe_sandbox())
 
 
 @shared_task(acks_late=True)
