@@ -1,7 +1,7 @@
 """Example plugin: import a CSV from a URL or from a file into the execution's output directory.
 
 Entry point: `csv_importer:run`. Properties (see README.md next to this file):
-- `source_url` (URL): where to download the CSV from, or
+- `source_url` (URL): where to download the CSV from; when set, it wins over
 - `source_file` (DATA_FILE or STRING): a path, relative to the plugin's own files, e.g. `data/sample.csv`
 - `delimiter` (STRING, default ","), `required_columns` (STRING, comma-separated, may be empty),
   `max_bytes` (INT, default 100 MB), `progress_every` (INT, rows between progress reports, default 1000)
@@ -49,8 +49,6 @@ def run(context):
 def fetch_source(props, scratch: Path, *, max_bytes: int, log) -> tuple[Path, str]:
     url = _url(props.get("source_url"))
     path = _file(props.get("source_file"))
-    if url and path:
-        raise CsvImportError("set either source_url or source_file, not both")
     if url:
         log(f"downloading {url}")
         target = scratch / "download.csv"

@@ -151,7 +151,6 @@ def test_a_cancel_stops_the_import_cleanly(tmp_path, csv_server):
         ({"source_file": "data/sample.csv", "max_bytes": 10}, "larger than max_bytes"),
         ({"source_url": "URL/export.csv", "max_bytes": 10}, "larger than max_bytes"),
         ({"source_url": "URL/latin1.csv"}, "is not UTF-8 text"),
-        ({"source_url": "URL/export.csv", "source_file": "data/sample.csv"}, "not both"),
     ],
 )
 def test_bad_input_fails_with_a_message_saying_what_is_wrong(tmp_path, csv_server, properties, message):
@@ -160,6 +159,12 @@ def test_bad_input_fails_with_a_message_saying_what_is_wrong(tmp_path, csv_serve
     properties = {k: v.replace("URL", csv_server.url) if isinstance(v, str) else v for k, v in properties.items()}
     with pytest.raises(plugin.CsvImportError, match=message):
         plugin.run(RecordingContext(tmp_path, properties))
+
+
+def test_a_url_wins_over_the_default_file(tmp_path, csv_server):
+    csv_server.files["/export.csv"] = b"email\nx@example.com\n"
+    properties = {"source_url": f"{csv_server.url}/export.csv", "source_file": {"uri": "data/sample.csv"}}
+    assert plugin.run(RecordingContext(tmp_path, properties))["rows_imported"] == 1
 
 
 def test_an_empty_file_is_refused(tmp_path, csv_server):
