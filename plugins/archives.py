@@ -535,7 +535,8 @@ def resolve_entry_point(text: str, members) -> Launch:  # noqa: PLR0911 - one re
         if relative.endswith(".py") and len(entry.argv) == 1:
             return Launch(kind="path", target=relative, argv=[])
         return Launch(kind="executable", target=relative, argv=[relative, *entry.argv[1:]])
-    if relative in ("", ".") or f"{relative}/" in members:
+    packaged = f"{relative}/__init__.py" in files and all(_identifier(part) for part in relative.split("/"))
+    if (relative in ("", ".") or f"{relative}/" in members) and not packaged:
         main = f"{relative}/__main__.py" if relative not in ("", ".") else "__main__.py"
         if main not in files:
             raise missing(f"a folder without __main__.py ({main})")
@@ -545,7 +546,7 @@ def resolve_entry_point(text: str, members) -> Launch:  # noqa: PLR0911 - one re
             return Launch(kind="module", target=first, argv=[])
         if f"{first.replace('.', '/')}/__main__.py" in files:
             return Launch(kind="module", target=first, argv=[])
-        raise missing(f"the module {first}")
+        raise missing(f"the module or file {first}")
     if "/" in first or first.startswith("."):
         raise missing(f"the file {first}")
     # A command of the system (bash, node, ...) given its arguments.

@@ -15,6 +15,7 @@ Limits, each enforced and each failing the execution with a message naming it:
 """
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -73,6 +75,7 @@ ETC_FILES = (
 NOBODY = "65534"
 SANDBOX_WORK = Path("/sandbox")
 SANDBOX_SDK = "/opt/batchplatform-sdk"
+SANDBOX_ENV = "/opt/batchplatform-env"
 
 
 class PreparationFailed(Exception):
@@ -85,13 +88,28 @@ class PreparationFailed(Exception):
 
 
 def bwrap_path() -> str | None:
+    """bubblewrap when it is installed and works here (PLUGIN_SANDBOX=auto), always (bwrap) or never (none)."""
     mode = conf.get("PLUGIN_SANDBOX")
     if mode == "none":
         return None
     found = shutil.which("bwrap")
-    if mode == "bwrap" and not found:
-        raise PreparationFailed("PLUGIN_SANDBOX=bwrap but bubblewrap (bwrap) is not installed")
-    return found
+    problem = _bwrap_problem(found) if found else "bubblewrap (bwrap) is not installed"
+    if problem and mode == "bwrap":
+        raise PreparationFailed(f"PLUGIN_SANDBOX=bwrap but {problem}")
+    return None if problem else found
+
+
+@functools.cache
+def _bwrap_problem(bwrap: str) -> str | None:
+    """Why bubblewrap cannot make our sandbox on this machine (no user namespaces, ...), or None."""
+    probe = [bwrap, "--unshare-user", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    try:
+        completed = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap does not work here: {error}"
+    if completed.returncode != 0:
+        return f"bubblewrap does not work here: {completed.stderr.strip()[:500]}"
+    return None
 
 
 def describe_sandbox() -> str:
@@ -99,13 +117,19 @@ def describe_sandbox() -> str:
     try:
         found = bwrap_path()
     except PreparationFailed as error:
-        return error.message
+        return f"{error.message}: every execution will fail"
     if found:
         return f"plugins run in a bubblewrap sandbox ({found})"
+    why = "PLUGIN_SANDBOX=none" if conf.get("PLUGIN_SANDBOX") == "none" else _bwrap_problem_text()
     return (
-        "bubblewrap (bwrap) is not installed: plugins run as plain child processes with their size-class "
-        "limits, but can read what this worker's user can read and network cannot be cut"
+        f"{why}: plugins run as plain child processes with their size-class limits, "
+        "but can read what this worker's user can read, and network cannot be cut"
     )
+
+
+def _bwrap_problem_text() -> str:
+    found = shutil.which("bwrap")
+    return (_bwrap_problem(found) if found else None) or "bubblewrap (bwrap) is not installed"
 
 
 def _bwrap_command(bwrap: str, run: "Run") -> list[str]:
@@ -124,14 +148,14 @@ def _bwrap_command(bwrap: str, run: "Run") -> list[str]:
     for path in ETC_FILES:
         command += ["--ro-bind-try", path, path]
     command += ["--ro-bind", str(SDK_DIR), SANDBOX_SDK]
-    readable = {str(Path(base_python()).resolve().parents[1])}
+    command += ["--bind", str(run.tmp), "/tmp"]  # noqa: S108 - the sandbox's /tmp is in its work directory
+    interpreter = str(Path(base_python()).resolve().parents[1])
+    if not interpreter.startswith("/usr/"):
+        command += ["--ro-bind", interpreter, interpreter]
     if run.environment:
-        readable.add(str(run.environment))
-    for path in sorted(readable):
-        if not path.startswith("/usr/"):
-            command += ["--ro-bind", path, path]
+        command += ["--ro-bind", str(run.environment), SANDBOX_ENV]
     command += ["--proc", "/proc", "--dev", "/dev"]
-    command += ["--bind", str(run.sandbox), str(SANDBOX_WORK), "--bind", str(run.tmp), "/tmp"]  # noqa: S108
+    command += ["--bind", str(run.sandbox), str(SANDBOX_WORK)]
     command += ["--chdir", run.visible(run.app), "--"]
     return command
 
@@ -198,9 +222,36 @@ class Run:
         return str(SANDBOX_WORK / path.relative_to(self.sandbox))
 
     @property
+    def environment_visible(self) -> str:
+        return SANDBOX_ENV if self.sandboxed else str(self.environment)
+
+    @property
     def log_file(self) -> Path:
         # Outside the sandbox: the worker's record of what the child printed.
         return self.root / "log.txt"
+
+
+@contextlib.contextmanager
+def _heartbeat_while_preparing(execution: Execution):
+    """Unpacking and installing dependencies can take minutes: the reaper must not take that for a lost worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(conf.get("PLUGIN_HEARTBEAT_INTERVAL")):
+                Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{execution.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def run_claimed_execution(execution: Execution) -> Execution:
@@ -218,7 +269,8 @@ def run_claimed_execution(execution: Execution) -> Execution:
     run = Run(execution=execution, limits=limits, root=root)
     try:
         try:
-            launch, properties = _prepare(run)
+            with _heartbeat_while_preparing(execution):
+                launch, properties = _prepare(run)
             _start(run, launch, properties)
         except PreparationFailed as failure:
             _append_log(run, f"[platform] {failure.message}\n")
@@ -310,7 +362,7 @@ def _environment(run: Run, context: dict) -> dict:
     """The child's whole environment: built from nothing, so no platform secret can leak into it."""
     path = "/usr/local/bin:/usr/bin:/bin"
     if run.environment:
-        path = f"{run.environment / 'bin'}:{path}"
+        path = f"{run.environment_visible}/bin:{path}"
     return {
         "PATH": path,
         "HOME": run.visible(run.sandbox),
@@ -335,7 +387,7 @@ def _environment(run: Run, context: dict) -> dict:
 
 
 def _argv(run: Run, launch: Launch) -> list[str]:
-    python = str(run.environment / "bin" / "python") if run.environment else str(base_python())
+    python = f"{run.environment_visible}/bin/python" if run.environment else str(base_python())
     if launch.kind in ("callable", "module", "path"):
         return [python, "-c", LAUNCHER, launch.kind, launch.target]
     if launch.kind == "executable":

@@ -158,6 +158,7 @@ def test_code_is_attached_as_an_archive_with_an_entry_point(v1, plugin, version)
         (upload(files={"/etc/cron.d/x": b"x"}), "main:run", "ARCHIVE_UNSAFE_PATH"),
         (upload(name="code.rar"), "main:run", "ARCHIVE_UNSUPPORTED_TYPE"),
         (upload(), "main:run\nrm -rf /", "ENTRY_POINT_INVALID"),
+        (upload(), "run.sh", "ENTRY_POINT_NOT_IN_ARCHIVE"),
     ],
 )
 def test_a_bad_archive_is_refused(v1, plugin, version, file, entry_point, code):

@@ -14,9 +14,11 @@ from plugins.archives import (
     ArchiveError,
     ArchiveInfo,
     EntryPoint,
+    Launch,
     extract_archive,
     inspect_archive,
     parse_entry_point,
+    resolve_entry_point,
 )
 
 LIMITS = {"max_bytes": 1_000_000, "max_unpacked_bytes": 1_000_000, "max_members": 100}
@@ -545,3 +547,50 @@ def test_an_invalid_entry_point_is_refused(text, match):
     with pytest.raises(ArchiveError, match=match) as excinfo:
         parse_entry_point(text)
     assert excinfo.value.code == "ENTRY_POINT_INVALID"
+
+
+# Entry points resolved against the archive's files
+
+
+@pytest.mark.parametrize(
+    ("text", "members", "launch"),
+    [
+        ("main:run", ["main.py"], Launch(kind="callable", target="main:run", argv=[])),
+        (
+            "pkg.jobs:run",
+            ["pkg/", "pkg/__init__.py", "pkg/jobs.py"],
+            Launch(kind="callable", target="pkg.jobs:run", argv=[]),
+        ),
+        ("main", ["main.py"], Launch(kind="module", target="main", argv=[])),
+        ("pkg", ["pkg/", "pkg/__init__.py", "pkg/__main__.py"], Launch(kind="module", target="pkg", argv=[])),
+        ("main.py", ["main.py"], Launch(kind="path", target="main.py", argv=[])),
+        ("__main__.py", ["__main__.py"], Launch(kind="path", target="__main__.py", argv=[])),
+        (".", ["__main__.py"], Launch(kind="path", target=".", argv=[])),
+        ("run.sh", ["run.sh"], Launch(kind="executable", target="run.sh", argv=["run.sh"])),
+        (
+            "./bin/run --fast",
+            ["bin/", "bin/run"],
+            Launch(kind="executable", target="bin/run", argv=["bin/run", "--fast"]),
+        ),
+        ("python main.py", ["main.py"], Launch(kind="command", target="", argv=["python", "main.py"])),
+        ("node index.js", ["index.js"], Launch(kind="command", target="", argv=["node", "index.js"])),
+    ],
+)
+def test_an_entry_point_resolves_to_what_the_archive_holds(text, members, launch):
+    assert resolve_entry_point(text, members) == launch
+
+
+@pytest.mark.parametrize(
+    ("text", "members", "match"),
+    [
+        ("main:run", ["other.py"], "the module main"),
+        ("main", ["other.py"], "the module or file main"),
+        ("run.sh", ["main.py"], "the module or file run.sh"),
+        ("./run.sh", ["main.py"], "the file ./run.sh"),
+        ("tools", ["tools/", "tools/a.py"], "__main__.py"),
+    ],
+)
+def test_an_entry_point_naming_nothing_in_the_archive_is_refused(text, members, match):
+    with pytest.raises(ArchiveError, match=match) as excinfo:
+        resolve_entry_point(text, members)
+    assert excinfo.value.code == "ENTRY_POINT_NOT_IN_ARCHIVE"

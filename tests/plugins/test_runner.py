@@ -6,6 +6,7 @@ import pytest
 
 from plugins import execution_files
 from plugins.models import ExecutionStatus
+from tests.plugins.conftest import PROPERTIES
 from tests.plugins.runs import plugin_instance, plugin_version, run_in_process, runner_settings, with_limits
 
 pytestmark = pytest.mark.usefixtures("runner_settings")
@@ -279,3 +280,55 @@ def test_the_log_can_be_read_from_an_offset(run):
     assert chunk.data.startswith(b"0123456789") or b"0123456789" in whole.data
     assert execution_files.read_log(execution=execution, offset=whole.next_offset).data == b""
     json.dumps(chunk.text)
+
+
+# Without bubblewrap: a plain child process with the same limits.
+
+
+@pytest.fixture
+def no_bubblewrap(settings):
+    settings.PLUGIN_SANDBOX = "none"
+
+
+@pytest.mark.usefixtures("no_bubblewrap")
+def test_without_bubblewrap_a_plugin_runs_as_a_plain_child_without_secrets(run):
+    execution = run({"main.py": "import os\ndef run(context):\n    return {'env': sorted(os.environ)}\n"}, "main:run")
+    assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
+    assert "DATABASE_URL" not in execution.result["env"] and "SECRET_KEY" not in execution.result["env"]
+    assert "as a plain child process" in log_of(execution)
+
+
+@pytest.mark.usefixtures("no_bubblewrap")
+def test_without_bubblewrap_the_limits_still_hold(run, settings):
+    with_limits(settings, memory_bytes=256 * 1024 * 1024)
+    execution = run({"main.py": "def run(context):\n    hog = bytearray(1024 * 1024 * 1024)\n"}, "main:run")
+    assert execution.error["message"].startswith("memory limit of LOW (256 MiB) exceeded")
+
+
+@pytest.mark.usefixtures("no_bubblewrap")
+def test_without_bubblewrap_an_instance_without_network_is_refused(plugin, organisation, member):
+    from plugins import services
+
+    version = plugin_version(plugin, {"main.py": "def run(context):\n    pass\n"}, "main:run")
+    instance = plugin_instance(organisation, member, version)
+    services.set_instance_property(instance=instance, technical_name="network", value={"value": False})
+    execution = run_in_process(instance)
+    assert execution.status == ExecutionStatus.FAILED
+    assert "needs bubblewrap" in execution.error["message"]
+
+
+def test_the_worker_says_how_plugins_run(settings):
+    from plugins.runner import describe_sandbox
+
+    assert describe_sandbox().startswith("plugins run in a bubblewrap sandbox")
+    settings.PLUGIN_SANDBOX = "none"
+    assert "plain child processes" in describe_sandbox()
+
+
+def test_a_version_without_code_fails_with_a_clear_message(plugin, organisation, member):
+    from plugins import services
+
+    version = services.create_version(plugin=plugin, version_id="2.0.0", plugin_properties=PROPERTIES)
+    execution = run_in_process(plugin_instance(organisation, member, version))
+    assert execution.status == ExecutionStatus.FAILED
+    assert execution.error["message"] == "version 2.0.0 has no code: upload an archive with an entry point"
