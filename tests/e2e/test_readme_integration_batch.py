@@ -6,64 +6,28 @@ artifacts through the API. Only the address and the path of manage.py are replac
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
 
-from batchplatform.celery import app as celery_app
 from plugins.models import Execution
 from tests import workers
+from tests.e2e.shell import as_run_here, bash, execution_worker, sh_blocks
 from tests.processes import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, reset_sequences=True)]
+__all__ = ["execution_worker"]
 
 README = (ROOT / "README.md").read_text()
 
 
-def sh_blocks(after_heading: str) -> list[str]:
-    """The ```sh blocks of the README section that starts with this heading."""
-    section = README.split(after_heading, 1)[1]
-    section = re.split(r"\n#{2,3} ", section, maxsplit=1)[0]
-    return re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
-
-
-def as_run_here(script: str, base_url: str) -> str:
-    script = script.replace(".venv/bin/python manage.py", f"{sys.executable} {ROOT / 'manage.py'}")
-    return script.replace("http://127.0.0.1:8000", base_url)
-
-
-def bash(script: str, cwd, env) -> str:
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"{script}\n---\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-@pytest.fixture
-def worker(tmp_path):
-    celery_app.control.purge()
-    started = workers.Worker(
-        queues="executions-low", PLUGIN_WORK_ROOT=str(tmp_path / "runs"), PLUGIN_ENV_ROOT=str(tmp_path / "envs")
-    ).start(tmp_path / "worker.log")
-    yield started
-    started.stop()
-    celery_app.control.purge()
-
-
-def test_the_readmes_integration_batch_walk_ends_succeeded_with_its_log_and_artifacts(live_server, worker, tmp_path):
+def test_the_readmes_integration_batch_walk_ends_succeeded_with_its_log_and_artifacts(
+    live_server, execution_worker, tmp_path
+):
     env = {**os.environ, "DATABASE_URL": workers.test_database_url()}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    (first_call,) = sh_blocks("A first API call")
-    create, follow = sh_blocks("### Integration batches")
+    (first_call,) = sh_blocks(README, "A first API call")
+    create, follow = sh_blocks(README, "### Integration batches")
 
     output = bash(as_run_here(first_call + create, live_server.url) + '\necho; echo "TOKEN=$TOKEN"', tmp_path, env)
     assert '"status":"error"' not in output.replace(" ", ""), output
@@ -75,7 +39,7 @@ def test_the_readmes_integration_batch_walk_ends_succeeded_with_its_log_and_arti
         return execution if execution and execution.status in ("SUCCEEDED", "FAILED", "CANCELED") else None
 
     execution = workers.wait_for(finished, 120, "the README's execution to end")
-    assert execution.status == "SUCCEEDED", (execution.error, open(worker.log).read()[-3000:])
+    assert execution.status == "SUCCEEDED", (execution.error, open(execution_worker.log).read()[-3000:])
 
     # The second block line by line, each answer checked.
     prefix = f'TOKEN={token}; H="Authorization: $TOKEN"; API={live_server.url}/v1\n'
