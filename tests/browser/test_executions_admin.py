@@ -6,10 +6,13 @@ import threading
 
 import pytest
 
-from plugins import services
+from plugins import execution_files, services
+from plugins.models import Execution
 from tests.e2e.shell import execution_worker
 from tests.factories import MemberFactory, OrganisationFactory
+from tests.plugins.conftest import PROPERTIES
 from tests.plugins.runs import plugin_instance, plugin_version
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.browser
 __all__ = ["execution_worker"]
@@ -69,8 +72,6 @@ def go_server():
 
 @pytest.fixture
 def waiting_instance(transactional_db, go_server):
-    from tests.plugins.conftest import PROPERTIES
-
     organisation = OrganisationFactory(slug="acme")
     member = MemberFactory(organisation=organisation)
     plugin = services.create_plugin(
@@ -107,3 +108,19 @@ def test_run_now_then_the_log_appears_and_the_execution_succeeds(
     with page.expect_download() as download:
         page.click("a:text-is('report.txt')")
     assert open(download.value.path()).read() == "all good\n"
+
+
+def test_the_cancel_button_stops_a_running_plugin(admin_page, execution_worker, waiting_instance):
+    execution = services.run_now(instance=waiting_instance, user=None)
+    page = admin_page
+    page.goto(f"{page.live_server_url}/admin/plugins/execution/{execution.pk}/change/")
+    page.wait_for_selector("#execution-log-text:has-text('waiting for the go')")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Cancel this execution").click()
+    assert "Canceled: a running plugin is stopped within seconds." in page.inner_text(".messagelist")
+    assert page.inner_text("#execution-status") == "CANCELED"
+    # The worker stopped the plugin (it never got its go) and wrote the end of the log.
+    ended = f"execution {execution.pk} ended: CANCELED"
+    wait_for(lambda: ended in execution_files.read_log(execution=execution).text, 60, "the worker to stop the plugin")
+    assert Execution.objects.get(pk=execution.pk).status == "CANCELED"
