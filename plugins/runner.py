@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from batchplatform.errors import Conflict
@@ -239,9 +239,12 @@ def _heartbeat_while_preparing(execution: Execution):
     def beat() -> None:
         try:
             while not stop.wait(conf.get("PLUGIN_HEARTBEAT_INTERVAL")):
-                Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                try:
+                    Execution.objects.filter(pk=execution.pk, status=ExecutionStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    logger.warning("could not write the heartbeat of execution %s", execution.pk, exc_info=True)
         finally:
             connection.close()  # this thread's own connection
 
@@ -474,8 +477,12 @@ def _supervise(run: Run) -> None:
     next_row_check = next_progress_write = next_log_upload = next_disk_check = started
     next_heartbeat = started + conf.get("PLUGIN_HEARTBEAT_INTERVAL")
     progress_dirty = False
-    while run.process.poll() is None:
-        time.sleep(poll)
+    while True:
+        # Wakes at once when the child ends, else after one poll interval.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            run.process.wait(timeout=poll)
+        if run.process.poll() is not None:
+            break
         now = time.monotonic()
         progress_dirty |= _drain_status(run)
         if run.stop_reason is None and now >= next_row_check:
@@ -509,8 +516,13 @@ def _fresh_connection() -> None:
 
 
 def _row_status(run: Run) -> str | None:
-    _fresh_connection()
-    return Execution.objects.filter(pk=run.execution.pk).values_list("status", flat=True).first()
+    try:
+        _fresh_connection()
+        return Execution.objects.filter(pk=run.execution.pk).values_list("status", flat=True).first()
+    except DatabaseError:
+        # The database is away for a moment: the plugin goes on; if it stays away, the reaper decides.
+        logger.warning("could not read the status of execution %s", run.execution.pk, exc_info=True)
+        return ExecutionStatus.RUNNING
 
 
 def _write_progress(run: Run, *, heartbeat_only: bool = False) -> None:
@@ -519,8 +531,11 @@ def _write_progress(run: Run, *, heartbeat_only: bool = False) -> None:
         fields.update(run.progress)
         if run.result is not None:
             fields["result"] = run.result
-    # Conditional: a canceled or reaped row is never written back to.
-    Execution.objects.filter(pk=run.execution.pk, status=ExecutionStatus.RUNNING).update(**fields)
+    try:
+        # Conditional: a canceled or reaped row is never written back to.
+        Execution.objects.filter(pk=run.execution.pk, status=ExecutionStatus.RUNNING).update(**fields)
+    except DatabaseError:
+        logger.warning("could not write the progress of execution %s", run.execution.pk, exc_info=True)
 
 
 def _stop(run: Run, reason: str, detail: str = "") -> None:

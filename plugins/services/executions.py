@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from batchplatform.errors import Conflict, Invalid
-from plugins import dispatch
+from plugins import dispatch, execution_files
 from plugins.models import (
     Execution,
     ExecutionStatus,
@@ -103,3 +103,5 @@ def delete_execution(*, execution: Execution) -> None:
     deleted, _ = Execution.objects.filter(pk=execution.pk).exclude(status=ExecutionStatus.RUNNING).delete()
     if not deleted:
         raise Conflict("This execution is running: cancel it first", "EXECUTION_RUNNING")
+    # Its log and artifacts go with it, once the row is gone for sure.
+    transaction.on_commit(lambda: execution_files.delete_execution_files(execution=execution))

@@ -332,3 +332,20 @@ def test_a_version_without_code_fails_with_a_clear_message(plugin, organisation,
     execution = run_in_process(plugin_instance(organisation, member, version))
     assert execution.status == ExecutionStatus.FAILED
     assert execution.error["message"] == "version 2.0.0 has no code: upload an archive with an entry point"
+
+
+def test_network_can_be_off_unless_an_instance_asks_for_it(plugin, organisation, member, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from plugins import services
+    from tests.plugins.conftest import zip_bytes
+
+    settings.PLUGIN_NETWORK_DEFAULT = False
+    version = services.create_version(plugin=plugin, version_id="3.0.0", plugin_properties=PROPERTIES)
+    code = b"import socket\ndef run(context):\n    return {'interfaces': [name for _, name in socket.if_nameindex()]}\n"
+    services.attach_archive(
+        version=version, uploaded_file=SimpleUploadedFile("c.zip", zip_bytes({"main.py": code})), entry_point="main:run"
+    )
+    execution = run_in_process(plugin_instance(organisation, member, version))
+    assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
+    assert execution.result == {"interfaces": ["lo"]}

@@ -65,3 +65,16 @@ def test_a_due_execution_is_sent_when_created_and_a_future_one_is_not(instance, 
         services.create_execution(instance=instance, user=None, expected_start_date=timezone.now() + timedelta(days=1))
     assert len(due) == 1
     assert future == []
+
+
+def test_deleting_an_execution_deletes_its_log_and_artifacts(instance, tmp_path, django_capture_on_commit_callbacks):
+    from plugins import execution_files
+
+    execution = execution_of(instance, status="SUCCEEDED")
+    (tmp_path / "out.csv").write_text("a\n")
+    execution_files.write_log(execution=execution, data=b"done\n")
+    execution_files.write_artifact(execution=execution, name="out/out.csv", source=tmp_path / "out.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_execution(execution=execution)
+    assert execution_files.read_log(execution=execution).data == b""
+    assert execution_files.list_artifacts(execution=execution) == []
