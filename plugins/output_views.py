@@ -70,7 +70,8 @@ def whole_characters(data: bytes) -> bytes:
         byte = data[-back]
         if byte & 0xC0 != 0x80:  # the last character's first byte
             length = 1 if byte < 0x80 else 2 if byte >= 0xC0 and byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return data[:-back] if back < length and len(data) > back else data
+            # Possibly nothing: a character still being written is read whole, next time.
+            return data[:-back] if back < length else data
     return data
 
 

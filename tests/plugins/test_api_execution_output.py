@@ -83,6 +83,15 @@ def test_a_character_cut_by_the_chunk_size_is_left_for_the_next_read(v1, executi
     assert (second["text"], second["next_offset"]) == ("€", 5)
 
 
+def test_a_character_still_being_written_is_read_whole_next_time(v1, execution):
+    running(execution, "ok €".encode()[:-1])  # the worker uploaded the log with € half written
+    first = v1.get(url(execution, "/logs")).json()["data"]
+    assert (first["text"], first["next_offset"]) == ("ok ", 3)
+    assert v1.get(url(execution, "/logs"), {"offset": 3}).json()["data"]["next_offset"] == 3
+    execution_files.write_log(execution=execution, data="ok €\n".encode())
+    assert v1.get(url(execution, "/logs"), {"offset": 3}).json()["data"]["text"] == "€\n"
+
+
 @pytest.mark.parametrize("offset", ["-1", "ten", "1.5", "9" * 20, "0x10", " 1"])
 def test_a_malformed_offset_is_a_400_in_the_envelope(v1, execution, offset):
     body = assert_v1_error(v1.get(url(execution, "/logs"), {"offset": offset}), 400, "INVALID_OFFSET")
