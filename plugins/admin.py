@@ -1,11 +1,18 @@
+import json
+from urllib.parse import quote
+
 from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from batchplatform.admin_tools import ViewOnlyAdmin
 from batchplatform.errors import DomainError
-from plugins import services
+from plugins import execution_files, services
 from plugins.models import (
     Execution,
     ExecutionStatus,
@@ -15,6 +22,7 @@ from plugins.models import (
     PluginProperty,
     PluginVersion,
 )
+from plugins.selectors import version_environment
 
 
 class PluginVersionInline(admin.TabularInline):
@@ -56,7 +64,16 @@ class PluginPropertyInline(admin.TabularInline):
 
 @admin.register(PluginVersion)
 class PluginVersionAdmin(admin.ModelAdmin):
-    list_display = ["id", "plugin", "version_id", "archived", "entry_point", "archive_kind", "created_at"]
+    list_display = [
+        "id",
+        "plugin",
+        "version_id",
+        "archived",
+        "entry_point",
+        "archive_kind",
+        "environment",
+        "created_at",
+    ]
     list_filter = ["archived", "plugin__organisation"]
     list_select_related = ["plugin"]
     search_fields = ["plugin__group_id", "plugin__artifact_id", "version_id"]
@@ -68,9 +85,10 @@ class PluginVersionAdmin(admin.ModelAdmin):
         "archive_sha256",
         "archive_size",
         "entry_point",
-        "environment_error",
+        "environment_details",
         "created_at",
     ]
+    exclude = ["environment_error"]  # shown, with its state, by environment_details
     inlines = [PluginPropertyInline]
     actions = ["archive_versions"]
 
@@ -82,6 +100,17 @@ class PluginVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="dependencies")
+    def environment(self, version):
+        return version_environment(version, look_in_archive=False).short
+
+    @admin.display(description="dependencies (requirements.txt)")
+    def environment_details(self, version):
+        state = version_environment(version, look_in_archive=True)
+        if not state.message:
+            return state.long
+        return format_html('{}<pre style="white-space: pre-wrap">{}</pre>', state.long, state.message)
 
 
 class InstancePropertyValueInline(admin.TabularInline):
@@ -171,11 +200,14 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
     def run_now(self, request, queryset):
         for instance in queryset:
             try:
-                services.run_now(instance=instance, user=request.user)
+                execution = services.run_now(instance=instance, user=request.user)
             except DomainError as error:
                 self.message_user(request, f"{instance}: {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{instance}: an execution was created.")
+                url = reverse("admin:plugins_execution_change", args=[execution.pk])
+                self.message_user(
+                    request, format_html('{}: an execution was created: <a href="{}">{}</a>.', instance, url, execution)
+                )
 
     @admin.action(description="Pause (cancels coming executions)")
     def pause(self, request, queryset):
@@ -194,14 +226,56 @@ class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
         "expected_start_date",
         "start_date",
         "end_date",
+        "progress_summary",
         "organisation",
     ]
     list_filter = ["status", "execution_type", "expected_start_date", "organisation"]
     list_select_related = ["instance", "organisation"]
     date_hierarchy = "expected_start_date"
     search_fields = ["instance__name", "=id"]
-    readonly_fields = [f.name for f in Execution._meta.fields]
+    readonly_fields = [
+        *(f.name for f in Execution._meta.fields if f.name not in ("status", "result", "error")),
+        "status_display",
+        "progress_display",
+        "result_display",
+        "error_display",
+        "log_display",
+        "artifacts_display",
+        "cancel_button",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "instance",
+                    "version",
+                    "organisation",
+                    "user",
+                    ("status_display", "cancel_button"),
+                    "execution_type",
+                    "expected_start_date",
+                    ("created_at", "start_date", "end_date"),
+                ]
+            },
+        ),
+        ("Outcome", {"fields": ["progress_display", "result_display", "error_display"]}),
+        ("Log", {"fields": ["log_display"]}),
+        ("Artifacts", {"fields": ["artifacts_display"]}),
+        ("Delivery", {"classes": ["collapse"], "fields": ["sent_at", "heartbeat_at"]}),
+    ]
     actions = ["cancel"]
+
+    class Media:
+        js = ["plugins/execution_follow.js"]
+
+    def get_urls(self):
+        cancel = path(
+            "<path:object_id>/cancel/",
+            self.admin_site.admin_view(self.cancel_view),
+            name="plugins_execution_cancel",
+        )
+        return [cancel, *super().get_urls()]
 
     @admin.action(description="Cancel selected executions")
     def cancel(self, request, queryset):
@@ -213,3 +287,104 @@ class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
             except DomainError as error:
                 self.message_user(request, f"{execution}: {error.message}", messages.ERROR)
         self.message_user(request, f"{canceled} execution(s) canceled.")
+
+    def cancel_view(self, request, object_id):
+        """The cancel button of an execution's page: the same service as the API's PUT."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        execution = get_object_or_404(Execution, pk=object_id)
+        if not self.has_view_permission(request, execution):
+            raise PermissionDenied
+        try:
+            services.cancel_execution(execution=execution)
+        except DomainError as error:
+            self.message_user(request, f"Not canceled: {error.message}", messages.ERROR)
+        else:
+            self.message_user(request, "Canceled: a running plugin is stopped within seconds.")
+        return redirect("admin:plugins_execution_change", execution.pk)
+
+    @admin.display(description="progress")
+    def progress_summary(self, execution):
+        if execution.num_tasks is None:
+            return "-"
+        return f"{execution.completed_tasks or 0}/{execution.num_tasks}"
+
+    @admin.display(description="status")
+    def status_display(self, execution):
+        return format_html('<strong id="execution-status">{}</strong>', execution.status)
+
+    @admin.display(description="")
+    def cancel_button(self, execution):
+        if execution.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
+            return ""
+        # Inside the page's own form (whose CSRF token it sends), posted to the cancel view.
+        return format_html(
+            '<button type="submit" class="button" formmethod="post" formaction="{}">Cancel this execution</button>',
+            reverse("admin:plugins_execution_cancel", args=[execution.pk]),
+        )
+
+    @admin.display(description="progress")
+    def progress_display(self, execution):
+        if execution.num_tasks is None:
+            numbers, value, maximum = "no progress reported", 0, 1
+        else:
+            done, failed = execution.completed_tasks or 0, execution.erroneous_tasks or 0
+            numbers = f"{done} of {execution.num_tasks} done, {failed} erroneous"
+            value, maximum = done + failed, max(execution.num_tasks, 1)
+        return format_html(
+            '<div id="execution-progress"><progress value="{}" max="{}"></progress>'
+            ' <span class="numbers">{}</span></div>',
+            value,
+            maximum,
+            numbers,
+        )
+
+    @admin.display(description="result")
+    def result_display(self, execution):
+        if execution.result is None:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(execution.result, indent=2, ensure_ascii=False))
+
+    @admin.display(description="error")
+    def error_display(self, execution):
+        if not execution.error:
+            return "-"
+        message = execution.error.get("message") if isinstance(execution.error, dict) else execution.error
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', message)
+
+    @admin.display(description="log")
+    def log_display(self, execution):
+        api = _execution_api_url(execution)
+        chunk = execution_files.read_log(execution=execution)
+        return render_to_string(
+            "plugins/admin/execution_log.html",
+            {
+                "log_url": f"{api}/logs",
+                "detail_url": api,
+                "text": chunk.text,
+                "next_offset": chunk.next_offset,
+                "complete": chunk.complete,
+                "active": execution.status in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING),
+            },
+        )
+
+    @admin.display(description="artifacts")
+    def artifacts_display(self, execution):
+        artifacts = execution_files.list_artifacts(execution=execution)
+        if not artifacts:
+            ended = execution.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+            return "None." if ended else "Kept when the execution ends."
+        api = _execution_api_url(execution)
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}" download>{}</a> ({} bytes)</li>',
+                ((f"{api}/artifacts/{quote(a.name)}", a.name, a.size) for a in artifacts),
+            ),
+        )
+
+
+def _execution_api_url(execution) -> str:
+    # The /v1 resource serves staff sessions too: the page follows the log through the same API as integrators.
+    return reverse("execution-detail", kwargs={"instance_id": execution.instance_id, "execution_id": execution.pk})

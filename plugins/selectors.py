@@ -1,8 +1,13 @@
 """The reads the API and the admin share, scoped to the caller's organisation."""
 
+import tarfile
+import zipfile
+from dataclasses import dataclass
+
 from django.shortcuts import get_object_or_404
 
 from batchplatform.tenancy import scope_to_caller
+from plugins.environments import READY_MARK, environment_path
 from plugins.models import Execution, IntegrationBatchInstance, Plugin, PluginVersion
 from plugins.services import find_version
 
@@ -33,3 +38,49 @@ def executions_for(request):
 
 def execution_for(request, instance_id, execution_id) -> Execution:
     return get_object_or_404(executions_for(request), pk=execution_id, instance_id=instance_id)
+
+
+@dataclass(frozen=True)
+class EnvironmentState:
+    """Where a version's dependencies stand, for operators: a word for lists, a sentence for its page."""
+
+    short: str
+    long: str
+    message: str = ""  # the installer's output when it failed
+
+
+def archive_has_requirements(version: PluginVersion) -> bool:
+    with version.archive.open("rb") as stream:
+        if version.archive_kind == "zip":
+            names = zipfile.ZipFile(stream).namelist()
+        else:
+            with tarfile.open(fileobj=stream, mode="r:gz") as archive:
+                names = archive.getnames()
+    return any(name.lstrip("./") == "requirements.txt" for name in names)
+
+
+def version_environment(version: PluginVersion, *, look_in_archive: bool) -> EnvironmentState:  # noqa: PLR0911 - one return per state
+    """look_in_archive reads the archive from storage to find a requirements.txt: for one version's page,
+    not for a list."""
+    if not version.archive:
+        return EnvironmentState("-", "No code yet.")
+    if version.environment_error:
+        return EnvironmentState(
+            "failed",
+            "Failed: this version cannot run. Fix requirements.txt and upload the code as a new version.",
+            version.environment_error,
+        )
+    ready = environment_path(version)
+    if (ready / READY_MARK).exists():
+        return EnvironmentState("ready", f"Ready: installed in {ready} (on this machine).")
+    if not look_in_archive:
+        return EnvironmentState("-", "")
+    try:
+        needed = archive_has_requirements(version)
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+        return EnvironmentState("-", f"Unknown: the archive cannot be read ({error}).")
+    if not needed:
+        return EnvironmentState("none needed", "No requirements.txt: nothing to install.")
+    return EnvironmentState(
+        "not built yet", "Not installed yet: built at the version's first run, on each worker machine."
+    )

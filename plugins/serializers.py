@@ -237,3 +237,25 @@ class PropertyValueInput(serializers.Serializer):
     value = serializers.JSONField()
     property_type = serializers.CharField(required=False)
     technical_name = serializers.CharField(required=False)
+
+
+# --- an execution's output: its log and its artifacts ------------------------------------------
+
+
+class LogChunkSerializer(serializers.Serializer):
+    """A piece of the log, from `offset` to `next_offset` (bytes); ask again from `next_offset`
+    while `complete` is false."""
+
+    execution_id = IdField()
+    status = serializers.CharField(help_text="The execution's status when the log was read")
+    running = serializers.BooleanField(help_text="The execution is PENDING or RUNNING: more may come")
+    complete = serializers.BooleanField(help_text="The execution ended and this piece reaches the log's end")
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class ArtifactSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Its path in the plugin's output_dir, e.g. report.csv or parts/1.csv")
+    size = serializers.IntegerField(help_text="bytes")
+    url = serializers.CharField(help_text="Where to download it")

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from batchplatform import converters  # noqa: F401  (registers <id:...>)
-from plugins import views
+from plugins import output_views, views
 
 urlpatterns = [
     path("plugins", views.PluginList.as_view(), name="plugin-list"),
@@ -24,5 +24,20 @@ urlpatterns = [
         "integration_batch_instances/<id:instance_id>/executions/<id:execution_id>",
         views.ExecutionDetail.as_view(),
         name="execution-detail",
+    ),
+    path(
+        "integration_batch_instances/<id:instance_id>/executions/<id:execution_id>/logs",
+        output_views.ExecutionLog.as_view(),
+        name="execution-log",
+    ),
+    path(
+        "integration_batch_instances/<id:instance_id>/executions/<id:execution_id>/artifacts",
+        output_views.ExecutionArtifacts.as_view(),
+        name="execution-artifacts",
+    ),
+    path(
+        "integration_batch_instances/<id:instance_id>/executions/<id:execution_id>/artifacts/<path:name>",
+        output_views.ExecutionArtifact.as_view(),
+        name="execution-artifact",
     ),
 ]

@@ -1,7 +1,8 @@
 import pytest
 
-from plugins import services
-from plugins.models import Execution, IntegrationBatchInstance
+from plugins import execution_files, services
+from plugins.models import Execution, IntegrationBatchInstance, PluginVersion
+from tests.plugins.conftest import upload
 
 
 @pytest.fixture
@@ -75,3 +76,107 @@ def test_the_admin_applies_the_apis_checks_when_an_operator_edits_an_instance(op
     operator.post(url, {**form, "cron": "30 4 * * *", "cron_status": "PAUSED"})
     instance.refresh_from_db()
     assert (instance.cron, instance.cron_status) == ("30 4 * * *", "PAUSED")
+
+
+# --- an execution's page: log, progress, result, error, artifacts; cancel --------------------
+
+
+@pytest.fixture
+def storage(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
+    return tmp_path
+
+
+def test_an_execution_page_shows_its_log_progress_result_and_artifacts(operator, instance, storage):
+    execution = services.create_execution(instance=instance, user=None, expected_start_date="2030-01-01T00:00Z")
+    services.transition(execution, to="RUNNING")
+    execution_files.write_log(execution=execution, data=b"reading <rows>\ndone\n")
+    (storage / "out.csv").write_text("a\n")
+    execution_files.write_artifact(execution=execution, name="reports/out.csv", source=storage / "out.csv")
+    services.transition(
+        execution, to="SUCCEEDED", result={"rows": 3}, num_tasks=4, completed_tasks=3, erroneous_tasks=1
+    )
+
+    page = operator.get(f"/admin/plugins/execution/{execution.pk}/change/").content.decode()
+    api = f"/v1/integration_batch_instances/{instance.pk}/executions/{execution.pk}"
+    assert "reading &lt;rows&gt;\ndone\n</pre>" in page  # escaped, whole
+    assert 'data-complete="true"' in page and f'data-log-url="{api}/logs"' in page
+    assert "3 of 4 done, 1 erroneous" in page and '<progress value="4" max="4">' in page
+    assert "&quot;rows&quot;: 3" in page
+    assert f'<a href="{api}/artifacts/reports/out.csv" download>reports/out.csv</a> (2 bytes)' in page
+    assert "plugins/execution_follow.js" in page
+    assert "Cancel this execution" not in page  # it ended
+
+
+def test_a_running_executions_page_follows_its_log_and_offers_cancel(operator, instance, storage):
+    execution = services.create_execution(instance=instance, user=None, expected_start_date="2030-01-01T00:00Z")
+    services.transition(execution, to="RUNNING")
+    execution_files.write_log(execution=execution, data=b"step 1\n")
+    page = operator.get(f"/admin/plugins/execution/{execution.pk}/change/").content.decode()
+    assert 'data-offset="7"' in page and 'data-complete="false"' in page and 'data-active="true"' in page
+    assert "Kept when the execution ends." in page
+    assert f'formaction="/admin/plugins/execution/{execution.pk}/cancel/"' in page
+
+    response = operator.post(f"/admin/plugins/execution/{execution.pk}/cancel/", follow=True)
+    assert "Canceled: a running plugin is stopped within seconds." in response.content.decode()
+    execution.refresh_from_db()
+    assert execution.status == "CANCELED"
+    response = operator.post(f"/admin/plugins/execution/{execution.pk}/cancel/", follow=True)
+    assert "Not canceled: An execution cannot go from CANCELED to CANCELED" in response.content.decode()
+    assert operator.get(f"/admin/plugins/execution/{execution.pk}/cancel/").status_code == 405
+
+
+def test_a_failed_executions_page_shows_its_error(operator, instance, storage):
+    execution = services.create_execution(instance=instance, user=None, expected_start_date="2030-01-01T00:00Z")
+    services.transition(execution, to="RUNNING")
+    services.transition(execution, to="FAILED", error={"message": "memory limit of LOW (512 MiB) exceeded"})
+    page = operator.get(f"/admin/plugins/execution/{execution.pk}/change/").content.decode()
+    assert "memory limit of LOW (512 MiB) exceeded</pre>" in page and "no progress reported" in page
+
+
+def test_run_now_links_to_the_execution_it_created(operator, instance):
+    response = operator.post(
+        "/admin/plugins/integrationbatchinstance/",
+        {"action": "run_now", "_selected_action": [instance.pk]},
+        follow=True,
+    )
+    execution = Execution.objects.get()
+    assert f'an execution was created: <a href="/admin/plugins/execution/{execution.pk}/change/">' in (
+        response.content.decode()
+    )
+
+
+# --- a version's dependencies -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "error", "ready", "expected"),
+    [
+        ({"main.py": b"def run(c): pass\n"}, "", False, "No requirements.txt: nothing to install."),
+        ({"main.py": b"", "requirements.txt": b"six\n"}, "", False, "Not installed yet: built at the version"),
+        ({"main.py": b"", "requirements.txt": b"six\n"}, "", True, "Ready: installed in"),
+        (
+            {"main.py": b"", "requirements.txt": b"nope\n"},
+            "installing requirements.txt failed: <no such>",
+            False,
+            "Failed",
+        ),
+    ],
+)
+def test_a_versions_page_says_where_its_dependencies_stand(
+    operator, version, settings, tmp_path, files, error, ready, expected
+):
+    settings.PLUGIN_ENV_ROOT = tmp_path / "envs"
+    version = services.attach_archive(version=version, uploaded_file=upload(files=files), entry_point="main:run")
+    PluginVersion.objects.filter(pk=version.pk).update(environment_error=error)
+    if ready:
+        (tmp_path / "envs" / version.archive_sha256).mkdir(parents=True)
+        (tmp_path / "envs" / version.archive_sha256 / ".batchplatform-ready").touch()
+    page = operator.get(f"/admin/plugins/pluginversion/{version.pk}/change/").content.decode()
+    assert expected in page
+    if error:
+        assert "installing requirements.txt failed: &lt;no such&gt;</pre>" in page
+        assert "failed" in operator.get("/admin/plugins/pluginversion/").content.decode()
