@@ -24,6 +24,13 @@ from plugins.services.instances import (
     update_instance,
 )
 from plugins.services.plugins import create_plugin, update_plugin
+from plugins.services.schedules import (
+    check_timezone,
+    first_tick_after,
+    instance_changes_from_crontab,
+    reconcile_schedules,
+    sync_crontab,
+)
 from plugins.services.versions import (
     MAX_PROPERTIES,
     REQUIRED_PROPERTIES,
@@ -48,6 +55,7 @@ __all__ = [
     "cancel_execution",
     "check_schedule",
     "check_sizes",
+    "check_timezone",
     "create_execution",
     "create_instance",
     "create_plugin",
@@ -56,11 +64,15 @@ __all__ = [
     "delete_instance",
     "delete_version",
     "find_version",
+    "first_tick_after",
+    "instance_changes_from_crontab",
     "instance_properties",
+    "reconcile_schedules",
     "resolve_version",
     "run_now",
     "set_execution_status_by_client",
     "set_instance_property",
+    "sync_crontab",
     "transition",
     "update_instance",
     "update_plugin",
