@@ -25,7 +25,9 @@ from plugins.services.instances import (
 )
 from plugins.services.plugins import create_plugin, update_plugin
 from plugins.services.schedules import (
+    CRONTAB_FIELDS,
     check_timezone,
+    cron_from_crontab,
     first_tick_after,
     instance_changes_from_crontab,
     reconcile_schedules,
@@ -44,6 +46,7 @@ from plugins.services.versions import (
 )
 
 __all__ = [
+    "CRONTAB_FIELDS",
     "FINAL_STATUSES",
     "MAX_PROPERTIES",
     "REQUIRED_PROPERTIES",
@@ -60,6 +63,7 @@ __all__ = [
     "create_instance",
     "create_plugin",
     "create_version",
+    "cron_from_crontab",
     "delete_execution",
     "delete_instance",
     "delete_version",
