@@ -239,6 +239,10 @@ class _NewExecutions:
 
 def sweep_due_instances(*, now: datetime, limit: int, report: Counter) -> int:
     """One transaction: claim up to `limit` due instances, create their executions, advance them."""
+    if not IntegrationBatchInstance.objects.filter(
+        cron_status=CronStatus.ACTIVE, archived=False, next_tick_at__lte=now
+    ).exists():
+        return 0  # the usual second: no transaction, no lock (SQLite takes its write lock at BEGIN)
     with transaction.atomic():
         instances = _claim_due_instances(now, limit)
         if not instances:
@@ -273,6 +277,9 @@ def send_due_executions(*, now: datetime, limit: int, report: Counter) -> int:
     sent or whose message seems lost. Returns how many were sent."""
     resend_before = now - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
     due = Q(status=ExecutionStatus.PENDING, expected_start_date__lte=now)
+    pending = Execution.objects.filter(due)
+    if not (pending.filter(sent_at__isnull=True).exists() or pending.filter(sent_at__lt=resend_before).exists()):
+        return 0
     with transaction.atomic():
         # Two queries, one per partial index, rather than an OR neither index serves.
         unsent = list(
@@ -315,3 +322,37 @@ def sweep(*, time_budget: float | None = None) -> dict:
         if (claimed < batch and sent < batch) or time.monotonic() - started > budget:
             break
     return dict(report)
+
+
+# --- What operators read (`manage.py schedule_status`) ---------------------------------------
+
+
+def schedule_status(*, now: datetime, late_after: float, limit: int) -> dict:
+    """What is due and what is late, from the rows alone (no beat or worker is asked)."""
+    late_before = now - timedelta(seconds=late_after)
+    scheduled = IntegrationBatchInstance.objects.filter(cron_status=CronStatus.ACTIVE, archived=False)
+    due = scheduled.filter(next_tick_at__lte=now)
+    late = due.filter(next_tick_at__lte=late_before)
+    pending_due = Execution.objects.filter(status=ExecutionStatus.PENDING, expected_start_date__lte=now)
+    unsent = pending_due.filter(sent_at__isnull=True)
+    resend_before = now - timedelta(seconds=settings.SCHEDULER_RESEND_AFTER)
+    return {
+        "now": now,
+        "due_instances": due.count(),
+        "late_instances": late.count(),
+        "late": list(late.order_by("next_tick_at").values("id", "name", "cron", "timezone", "next_tick_at")[:limit]),
+        "unscheduled_active_instances": scheduled.filter(cron__isnull=False, next_tick_at__isnull=True).count(),
+        "next_tick_at": scheduled.filter(next_tick_at__gt=now)
+        .order_by("next_tick_at")
+        .values_list("next_tick_at", flat=True)
+        .first(),
+        "unsent_due_executions": unsent.count(),
+        "late_unsent": list(
+            unsent.filter(expected_start_date__lte=late_before)
+            .order_by("expected_start_date")
+            .values("id", "instance_id", "execution_type", "expected_start_date")[:limit]
+        ),
+        "sent_not_started": pending_due.filter(sent_at__isnull=False).count(),
+        "lost_messages": pending_due.filter(sent_at__lt=resend_before).count(),
+        "running": Execution.objects.filter(status=ExecutionStatus.RUNNING).count(),
+    }
