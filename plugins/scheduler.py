@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from batchplatform.errors import Conflict
 from plugins.cron import CronError, TimezoneError, next_tick, previous_tick
-from plugins.dispatch import send_executions
+from plugins.dispatch import largest_size, queue_for, send_run_messages
 from plugins.models import (
     CronStatus,
     Execution,
@@ -119,12 +119,14 @@ def _missed_error(collapsed=None) -> dict:
     }
 
 
-def _claim_due_instances(now: datetime, limit: int) -> list[IntegrationBatchInstance]:
+def _claim_due_instances(now: datetime, limit: int) -> list:
+    """Due instances, locked until commit; rows (named tuples), not models: the sweep reads
+    thousands a second."""
     return list(
         IntegrationBatchInstance.objects.filter(cron_status=CronStatus.ACTIVE, archived=False, next_tick_at__lte=now)
         .order_by("next_tick_at")
         .select_for_update(skip_locked=True)
-        .only(
+        .values_list(
             "id",
             "organisation_id",
             "version_id",
@@ -133,6 +135,7 @@ def _claim_due_instances(now: datetime, limit: int) -> list[IntegrationBatchInst
             "overlap_policy",
             "starting_deadline_seconds",
             "next_tick_at",
+            named=True,
         )[:limit]
     )
 
@@ -167,10 +170,10 @@ def _plans_for(instances, *, now: datetime, report: Counter) -> dict[int, TickPl
                 )
             except (CronError, TimezoneError) as error:
                 # Only a write that skipped the service's checks gets here: unschedule, say why.
-                logger.error("instance %s is unscheduled: %s", instance.pk, error)
+                logger.error("instance %s is unscheduled: %s", instance.id, error)
                 cache[key] = TickPlan()
                 report["unschedulable"] += 1
-        plans[instance.pk] = cache[key]
+        plans[instance.id] = cache[key]
     return plans
 
 
@@ -182,12 +185,12 @@ class _NewExecutions:
         self.rows: list[Execution] = []
 
     def record(self, instance, tick, status=ExecutionStatus.PENDING, error=None) -> Execution | None:
-        if (instance.pk, tick) in self.taken:
+        if (instance.id, tick) in self.taken:
             return None  # a manual execution already sits on this tick and stands for it
-        self.taken.add((instance.pk, tick))
+        self.taken.add((instance.id, tick))
         execution = Execution(
             organisation_id=instance.organisation_id,
-            instance_id=instance.pk,
+            instance_id=instance.id,
             version_id=instance.version_id,
             execution_type=ExecutionType.CRON,
             expected_start_date=tick,
@@ -248,7 +251,7 @@ def sweep_due_instances(*, now: datetime, limit: int, report: Counter) -> int:
         if not instances:
             return 0
         plans = _plans_for(instances, now=now, report=report)
-        ids = [instance.pk for instance in instances]
+        ids = [instance.id for instance in instances]
         all_ticks = {tick for plan in plans.values() for tick in (*plan.run, *plan.missed)}
         all_ticks |= {plan.collapsed[0] for plan in plans.values() if plan.collapsed}
         taken = set(
@@ -260,12 +263,12 @@ def sweep_due_instances(*, now: datetime, limit: int, report: Counter) -> int:
         unfinished = _unfinished_by_instance(ids, max(runs)) if runs else {}
         new = _NewExecutions(taken=taken, now=now, report=report)
         for instance in instances:
-            new.add_ticks(instance, plans[instance.pk], unfinished.get(instance.pk, []))
+            new.add_ticks(instance, plans[instance.id], unfinished.get(instance.id, []))
         Execution.objects.bulk_create(new.rows, batch_size=1000)
         # Instances sharing a schedule share their next tick: one UPDATE per distinct value.
         by_next_tick = defaultdict(list)
         for instance in instances:
-            by_next_tick[plans[instance.pk].next_tick_at].append(instance.pk)
+            by_next_tick[plans[instance.id].next_tick_at].append(instance.id)
         for next_tick_at, group in by_next_tick.items():
             IntegrationBatchInstance.objects.filter(pk__in=group).update(next_tick_at=next_tick_at)
         report["instances"] += len(instances)
@@ -301,8 +304,10 @@ def send_due_executions(*, now: datetime, limit: int, report: Counter) -> int:
             return 0
         # The stamp is the claim: another sweep's query no longer matches these rows.
         Execution.objects.filter(pk__in=ids).update(sent_at=timezone.now())
-    executions = list(Execution.objects.filter(pk__in=ids).select_related("instance"))
-    send_executions(executions)
+    sizes = Execution.objects.filter(pk__in=ids).values_list(
+        "id", "instance__ram_size", "instance__cpu_size", "instance__disk_size"
+    )
+    send_run_messages([(pk, queue_for(largest_size(*instance_sizes))) for pk, *instance_sizes in sizes])
     report["sent"] += len(unsent)
     report["resent"] += len(lost)
     return len(ids)
