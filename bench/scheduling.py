@@ -183,20 +183,36 @@ def run_scenario(*, mode: str, n: int, args, base_env: dict, template_url: str, 
             if mode == "ours":
                 activate(env["DATABASE_URL"], first_tick)
             print(f"[{mode} N={n}] measuring ticks {ticks[0]:%H:%M}..{ticks[-1]:%H:%M} UTC", flush=True)
-            load_before = os.getloadavg()[0]
+            load_before, cpu_before, window_start = os.getloadavg()[0], cpu_seconds(processes), time.monotonic()
             end = ticks[-1] + timedelta(seconds=60 if mode == "peer" else 0) + timedelta(seconds=args.grace)
             while datetime.now(UTC) < end:
                 processes.check_alive()
                 time.sleep(1)
-            load_after = os.getloadavg()[0]
+            load_after, cpu = os.getloadavg()[0], cpu_seconds(processes) - cpu_before
+            window_minutes = (time.monotonic() - window_start) / 60
         finally:
             processes.stop_all()
     if mode == "ours":
         result = measure_ours(env["DATABASE_URL"], ticks, n, drain)
     else:
         result = measure_peer(ticks, n, drain)
-    result.update(mode=mode, n=n, load=(load_before, load_after))
+    result.update(mode=mode, n=n, load=(load_before, load_after), cpu_per_minute=cpu / window_minutes)
     return result
+
+
+def cpu_seconds(processes: Processes) -> float:
+    """User + system CPU of every process in the sessions of our beat and worker (the worker's
+    pool children included): what dispatching costs, whatever else the machine runs."""
+    sessions = {process.pid for _, process in processes.running}
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[3]) in sessions:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def ready(processes: Processes, name: str, text: str) -> bool:
@@ -269,7 +285,8 @@ def table(results: list[dict], args) -> str:
         p50, p99, top = percentile(lags, 0.5), percentile(lags, 0.99), max(lags, default=float("nan"))
         lines.append(
             f"| {r['n']:,} | {who} | {r['expected']:,} | {r['dispatched']:,} | {r['missed']:,} | {r['duplicated']:,} "
-            f"| {p50:.2f} s | {p99:.2f} s | {top:.2f} s | {r['load'][0]:.1f} -> {r['load'][1]:.1f} |"
+            f"| {p50:.2f} s | {p99:.2f} s | {top:.2f} s | {r['cpu_per_minute']:.1f} "
+            f"| {r['load'][0]:.1f} -> {r['load'][1]:.1f} |"
         )
     return "\n".join(lines)
 

@@ -107,6 +107,8 @@ class InstanceForm(forms.ModelForm):
             )
             if "timezone" in cleaned:
                 cleaned["timezone"] = services.check_timezone(cleaned["timezone"])
+            if "starting_deadline_seconds" in cleaned:
+                services.check_starting_deadline(cleaned["starting_deadline_seconds"])
         except DomainError as error:
             raise forms.ValidationError(error.message) from None
         return cleaned

@@ -26,6 +26,7 @@ from plugins.services.instances import (
 from plugins.services.plugins import create_plugin, update_plugin
 from plugins.services.schedules import (
     CRONTAB_FIELDS,
+    check_starting_deadline,
     check_timezone,
     cron_from_crontab,
     first_tick_after,
@@ -58,6 +59,7 @@ __all__ = [
     "cancel_execution",
     "check_schedule",
     "check_sizes",
+    "check_starting_deadline",
     "check_timezone",
     "create_execution",
     "create_instance",

@@ -135,3 +135,26 @@ def test_a_crontab_edit_the_api_would_refuse_shows_on_the_form(operator, instanc
     assert "never fires" in response.content.decode()
     instance.refresh_from_db()
     assert instance.cron == "0 3 * * *"
+
+
+def test_a_starting_deadline_below_ten_seconds_shows_on_the_form(operator, instance):
+    url = f"/admin/plugins/integrationbatchinstance/{instance.pk}/change/"
+    form = {
+        "name": "nightly import",
+        "version": instance.version_id,
+        "cron": "0 3 * * *",
+        "cron_status": "ACTIVE",
+        "timezone": "UTC",
+        "overlap_policy": "FORBID",
+        "starting_deadline_seconds": "5",
+        "ram_size": "LOW",
+        "cpu_size": "LOW",
+        "disk_size": "LOW",
+        "property_values-TOTAL_FORMS": "0",
+        "property_values-INITIAL_FORMS": "0",
+    }
+    response = operator.post(url, form)
+    assert response.status_code == 200
+    assert "at least 10" in response.content.decode()
+    instance.refresh_from_db()
+    assert instance.starting_deadline_seconds is None
