@@ -346,3 +346,23 @@ CELERY_BEAT_SCHEDULE["plugins-reap-lost-executions"] = {
     "task": "plugins.tasks.reap_lost_executions_task",
     "schedule": 30.0,
 }
+# --- Integration batch schedules (plugins/scheduler.py): ONE sweep dispatches every instance's
+# ticks; instances get no beat entry each (PITFALLS.md).
+SCHEDULER_SWEEP_INTERVAL = env_float("SCHEDULER_SWEEP_INTERVAL", 1.0)
+# Instances claimed (and executions sent) per transaction; a sweep loops until nothing is due
+# or its time budget (seconds) is spent, and the next sweep carries on.
+SCHEDULER_BATCH_SIZE = env_int("SCHEDULER_BATCH_SIZE", 1000, minimum=1)
+SCHEDULER_SWEEP_BUDGET = env_float("SCHEDULER_SWEEP_BUDGET", 10.0)
+# A PENDING execution sent this many seconds ago is sent again (its message was lost).
+SCHEDULER_RESEND_AFTER = env_int("SCHEDULER_RESEND_AFTER", 300, minimum=10)
+# After an outage, at most this many ticks per instance are handled one by one (run late or
+# recorded as missed); older ones are recorded together in one CANCELED execution.
+SCHEDULER_CATCH_UP_TICKS = env_int("SCHEDULER_CATCH_UP_TICKS", 20, minimum=1)
+CELERY_BEAT_SCHEDULE["plugins-sweep-schedules"] = {
+    "task": "plugins.tasks.sweep_schedules",
+    "schedule": SCHEDULER_SWEEP_INTERVAL,
+    # A sweep message that waited this long is dropped: the next one does the same work.
+    "options": {"expire_seconds": 10},
+}
+# Repairs CrontabSchedule/instance edits made with bulk update()s (which skip signals).
+CELERY_BEAT_SCHEDULE["plugins-reconcile-schedules"] = {"task": "plugins.tasks.reconcile_schedules", "schedule": 60.0}

@@ -1,6 +1,8 @@
 import json
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from cron_descriptor import get_description
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -8,11 +10,15 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_celery_beat.admin import CrontabScheduleAdmin as BeatCrontabScheduleAdmin
+from django_celery_beat.models import CrontabSchedule
 
 from batchplatform.admin_tools import ViewOnlyAdmin
 from batchplatform.errors import DomainError
 from plugins import execution_files, services
+from plugins.cron import CronError, TimezoneError, cron_fields, next_tick
 from plugins.models import (
     Execution,
     ExecutionStatus,
@@ -128,9 +134,31 @@ class InstanceForm(forms.ModelForm):
             cleaned["cron"], cleaned["cron_status"] = services.check_schedule(
                 cleaned.get("cron") or None, cleaned.get("cron_status") or None
             )
+            if "timezone" in cleaned:
+                cleaned["timezone"] = services.check_timezone(cleaned["timezone"])
+            if "starting_deadline_seconds" in cleaned:
+                services.check_starting_deadline(cleaned["starting_deadline_seconds"])
         except DomainError as error:
             raise forms.ValidationError(error.message) from None
         return cleaned
+
+
+def cron_in_words(cron: str | None, zone: str) -> str:
+    if cron is None:
+        return "not periodic"
+    try:
+        words = get_description(" ".join(cron_fields(cron)))
+    except (CronError, ValueError) as error:  # cron_descriptor raises its own ValueErrors too
+        return f"{cron} (cannot be described: {error})"
+    return f"{words} ({zone})"
+
+
+def coming_ticks(cron: str, zone: str, *, count: int = 5) -> list:
+    ticks, moment = [], timezone.now()
+    for _ in range(count):
+        moment = next_tick(cron, after=moment, zone=zone)
+        ticks.append(moment)
+    return ticks
 
 
 @admin.register(IntegrationBatchInstance)
@@ -152,13 +180,31 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
     list_filter = ["cron_status", "archived", "ram_size", "organisation"]
     list_select_related = ["organisation", "version__plugin"]
     search_fields = ["name", "version__plugin__group_id", "version__plugin__artifact_id"]
-    readonly_fields = ["organisation", "created_by", "last_modified_by", "created_at", "updated_at", "executions_link"]
+    readonly_fields = [
+        "organisation",
+        "created_by",
+        "last_modified_by",
+        "created_at",
+        "updated_at",
+        "executions_link",
+        "schedule_in_words",
+        "next_runs",
+        "next_tick_at",
+        "crontab_link",
+    ]
     fields = [
         "name",
         "organisation",
         "version",
         "cron",
         "cron_status",
+        "timezone",
+        "schedule_in_words",
+        "next_runs",
+        "next_tick_at",
+        "crontab_link",
+        "overlap_policy",
+        "starting_deadline_seconds",
         "ram_size",
         "cpu_size",
         "disk_size",
@@ -171,7 +217,7 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["version"]
     inlines = [InstancePropertyValueInline]
-    actions = ["run_now", "pause"]
+    actions = ["run_now", "pause", "resume"]
 
     def has_add_permission(self, request):
         return False  # an instance is resolved from its plugin and version: through the API
@@ -180,6 +226,38 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
     def executions_link(self, instance):
         url = reverse("admin:plugins_execution_changelist") + f"?instance__id__exact={instance.pk}"
         return format_html('<a href="{}">executions</a>', url)
+
+    @admin.display(description="schedule in words")
+    def schedule_in_words(self, instance):
+        return cron_in_words(instance.cron, instance.timezone)
+
+    @admin.display(description="next five runs")
+    def next_runs(self, instance):
+        if instance.cron is None:
+            return "-"
+        try:
+            ticks = coming_ticks(instance.cron, instance.timezone)
+        except (CronError, TimezoneError) as error:
+            return f"cannot be computed: {error}"
+        rows = format_html_join(
+            "",
+            "<li>{} UTC ({} {})</li>",
+            (
+                (f"{tick:%Y-%m-%d %H:%M}", f"{tick.astimezone(ZoneInfo(instance.timezone)):%H:%M}", instance.timezone)
+                for tick in ticks
+            ),
+        )
+        note = (
+            "" if services.first_tick_after(instance, timezone.now()) else "paused or archived: these run once resumed"
+        )
+        return format_html('<ul class="next-runs">{}</ul>{}', rows, note)
+
+    @admin.display(description="crontab (django-celery-beat)")
+    def crontab_link(self, instance):
+        if instance.crontab_id is None:
+            return "-"
+        url = reverse("admin:django_celery_beat_crontabschedule_change", args=[instance.crontab_id])
+        return format_html('<a href="{}">edit the schedule as a crontab</a>', url)
 
     def save_model(self, request, obj, form, change):
         # The same checks as the API: cron and status together, a valid cron, pausing cancels.
@@ -214,6 +292,17 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
         for instance in queryset.exclude(cron__isnull=True):
             services.update_instance(instance=instance, user=request.user, cron_status="PAUSED")
         self.message_user(request, "Paused; coming executions canceled.")
+
+    @admin.action(description="Resume (from the next tick; nothing missed is replayed)")
+    def resume(self, request, queryset):
+        resumed = 0
+        for instance in queryset.exclude(cron__isnull=True):
+            try:
+                services.update_instance(instance=instance, user=request.user, cron_status="ACTIVE")
+                resumed += 1
+            except DomainError as error:
+                self.message_user(request, f"{instance}: {error.message}", messages.ERROR)
+        self.message_user(request, f"{resumed} instance(s) resumed.")
 
 
 @admin.register(Execution)
@@ -388,3 +477,37 @@ class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
 def _execution_api_url(execution) -> str:
     # The /v1 resource serves staff sessions too: the page follows the log through the same API as integrators.
     return reverse("execution-detail", kwargs={"instance_id": execution.instance_id, "execution_id": execution.pk})
+
+class CrontabForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and IntegrationBatchInstance.objects.filter(crontab_id=self.instance.pk).exists():
+            # An instance's schedule: the API's rules, so the edit can reach the instance.
+            candidate = CrontabSchedule(**{name: cleaned.get(name) for name in services.CRONTAB_FIELDS})
+            candidate.timezone = cleaned.get("timezone") or "UTC"
+            try:
+                services.cron_from_crontab(candidate)
+            except DomainError as error:
+                raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
+admin.site.unregister(CrontabSchedule)
+
+
+@admin.register(CrontabSchedule)
+class CrontabScheduleAdmin(BeatCrontabScheduleAdmin):
+    """django-celery-beat's, plus the integration batch instance whose schedule a crontab is."""
+
+    form = CrontabForm
+    list_display = ("__str__", "human_readable", "instance_link")
+    fields = (*BeatCrontabScheduleAdmin.fields, "instance_link")
+    readonly_fields = (*BeatCrontabScheduleAdmin.readonly_fields, "instance_link")
+
+    @admin.display(description="integration batch instance")
+    def instance_link(self, crontab):
+        instance = IntegrationBatchInstance.objects.filter(crontab_id=crontab.pk).first()
+        if instance is None:
+            return "-"
+        url = reverse("admin:plugins_integrationbatchinstance_change", args=[instance.pk])
+        return format_html('<a href="{}">{}</a>', url, instance)

@@ -1,4 +1,4 @@
-"""Cron expressions of integration batch instances: five fields, always evaluated in UTC.
+"""Cron expressions of integration batch instances: five fields, evaluated in UTC unless an IANA zone is named.
 
 Each field is checked here first so that the error names the faulty field; croniter then has the final word and
 computes the ticks.
@@ -6,7 +6,9 @@ computes the ticks.
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
@@ -129,3 +131,129 @@ def ticks_between(expression: str, *, start: datetime, end: datetime, limit: int
             break
         ticks.append(tick)
     return ticks
+
+
+# --- Time zones ------------------------------------------------------------------------------
+# A cron in a named IANA zone is read on that zone's wall clock (as Dagster does):
+# - a wall-clock tick that does not exist (spring forward: 02:30 when 02:00 jumps to 03:00) runs at
+#   the first instant after the gap (03:00), once, however many ticks fell in the gap;
+# - a wall-clock tick that happens twice (fall back: 01:30) runs once, at its first occurrence.
+# Kubernetes runs the repeated tick twice and django-celery-beat shifts such tasks by an hour.
+
+UTC_NAME = "UTC"
+
+
+class TimezoneError(ValueError):
+    pass
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_timezone(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise TimezoneError("timezone must be an IANA time zone name such as Europe/Paris or UTC")
+    name = name.strip()
+    if name not in _known_zones() and name != UTC_NAME:
+        raise TimezoneError(f"timezone {name!r} is not an IANA time zone name (such as Europe/Paris or UTC)")
+    return name
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(validate_timezone(name))
+
+
+def _exists(wall: datetime, zone: ZoneInfo) -> bool:
+    aware = wall.replace(tzinfo=zone)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def _end_of_gap(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant (UTC) after the spring-forward gap that swallowed `wall`."""
+    # fold=1 reads the gap with the offset after the change, fold=0 with the one before: the
+    # change lies between the two instants they name. Bisect to the second.
+    low = int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    high = int(wall.replace(tzinfo=zone, fold=0).timestamp())
+    low, high = min(low, high), max(low, high)
+    after = datetime.fromtimestamp(high, UTC).astimezone(zone).utcoffset()
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, UTC).astimezone(zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def _wall_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
+    if not _exists(wall, zone):
+        return _end_of_gap(wall, zone)
+    # fold=0 is the first of two occurrences of a repeated wall time.
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def next_tick(expression: str, *, after: datetime, zone: str = UTC_NAME) -> datetime:
+    """The first tick strictly after `after`, in UTC, reading the cron on `zone`'s wall clock."""
+    after = _utc(after, "after")
+    if zone == UTC_NAME:
+        return croniter(validate_cron(expression), after).get_next(datetime)
+    tz = _zone(zone)
+    wall_start = after.astimezone(tz).replace(tzinfo=None)
+    iterator = croniter(validate_cron(expression), wall_start)
+    # Walking the wall clock from inside a repeated hour can name instants already past (their
+    # first occurrence): skip them, so a repeated tick runs once.
+    for _ in range(10_000):
+        tick = _wall_to_utc(iterator.get_next(datetime), tz)
+        if tick > after:
+            return tick
+    raise CronError(f"cron '{expression}' has no tick after {after.isoformat()} in {zone}")  # pragma: no cover
+
+
+def previous_tick(expression: str, *, before: datetime, zone: str = UTC_NAME) -> datetime:
+    """The last tick at or before `before`, in UTC (the most recent tick a sweep may still run)."""
+    before = _utc(before, "before")
+    if zone == UTC_NAME:
+        # croniter's get_prev is strictly before its start: start a microsecond later.
+        return croniter(validate_cron(expression), before + timedelta(microseconds=1)).get_prev(datetime)
+    tz = _zone(zone)
+    wall_start = (before + timedelta(microseconds=1)).astimezone(tz).replace(tzinfo=None)
+    iterator = croniter(validate_cron(expression), wall_start)
+    for _ in range(10_000):
+        tick = _wall_to_utc(iterator.get_prev(datetime), tz)
+        if tick <= before:
+            return tick
+    raise CronError(f"cron '{expression}' has no tick before {before.isoformat()} in {zone}")  # pragma: no cover
+
+
+def ticks_from(expression: str, *, start: datetime, end: datetime, zone: str = UTC_NAME, limit: int = 1000):
+    """Ticks in [start, end] (start included when it is a tick), at most `limit`."""
+    ticks: list[datetime] = []
+    moment = _utc(start, "start") - timedelta(microseconds=1)
+    end = _utc(end, "end")
+    while len(ticks) < limit:
+        moment = next_tick(expression, after=moment, zone=zone)
+        if moment > end:
+            break
+        ticks.append(moment)
+    return ticks
+
+
+# The five fields a macro stands for (CrontabSchedule stores fields, not macros).
+MACRO_FIELDS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+def cron_fields(expression: str) -> list[str]:
+    """minute, hour, day-of-month, month, day-of-week of a valid expression (macros expanded)."""
+    normalised = validate_cron(expression)
+    return MACRO_FIELDS.get(normalised, normalised).split(" ")

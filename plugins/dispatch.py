@@ -17,7 +17,11 @@ SIZES_IN_ORDER = [Size.LOW, Size.MEDIUM, Size.LARGE, Size.EXTRA_LARGE]
 
 
 def size_class(instance: IntegrationBatchInstance) -> str:
-    return max((instance.ram_size, instance.cpu_size, instance.disk_size), key=SIZES_IN_ORDER.index)
+    return largest_size(instance.ram_size, instance.cpu_size, instance.disk_size)
+
+
+def largest_size(*sizes: str) -> str:
+    return max(sizes, key=SIZES_IN_ORDER.index)
 
 
 def queue_for(size: str) -> str:
@@ -32,3 +36,17 @@ def send_execution(execution: Execution) -> None:
 
 def send_after_commit(execution: Execution) -> None:
     transaction.on_commit(lambda: send_execution(execution))
+
+
+def send_run_messages(messages: list[tuple[int, str]], *, chunk: int = 500) -> None:
+    """Sends many at once (the scheduler's sweep): (execution id, queue) pairs over one broker
+    connection, and on Redis one pipelined round trip per chunk (kombu's publish batch; other
+    transports publish one by one). `sent_at` is stamped after each chunk has gone out, so it
+    never claims a message left earlier than it did."""
+    with app.producer_or_acquire() as producer:
+        for start in range(0, len(messages), chunk):
+            part = messages[start : start + chunk]
+            with producer.batch(max_size=2 * chunk):
+                for execution_id, queue in part:
+                    app.send_task(RUN_TASK, args=[execution_id], queue=queue, producer=producer)
+            Execution.objects.filter(pk__in=[execution_id for execution_id, _ in part]).update(sent_at=timezone.now())

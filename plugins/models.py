@@ -33,6 +33,15 @@ class CronStatus(models.TextChoices):
     PAUSED = "PAUSED"
 
 
+class OverlapPolicy(models.TextChoices):
+    """What a tick does while an earlier execution of its instance is still running (or waiting),
+    as Kubernetes CronJob's concurrencyPolicy."""
+
+    FORBID = "FORBID", "Forbid: skip the tick (recorded as canceled)"
+    ALLOW = "ALLOW", "Allow: run both"
+    REPLACE = "REPLACE", "Replace: cancel the earlier one"
+
+
 class Plugin(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="plugins")
     plugin_type = models.CharField(max_length=40, choices=PluginType.choices)
@@ -123,8 +132,35 @@ class IntegrationBatchInstance(models.Model):
     name = models.CharField(max_length=200)
     archived = models.BooleanField(default=False)
     # NULL, not "", means "not periodic": the check constraint below pairs the two on NULL.
-    cron = models.CharField(max_length=200, null=True, blank=True, help_text="5 fields, UTC, e.g. 0 3 * * *")  # noqa: DJ001
+    cron = models.CharField(  # noqa: DJ001
+        max_length=200, null=True, blank=True, help_text="5 fields, read in the instance's time zone, e.g. 0 3 * * *"
+    )
     cron_status = models.CharField(max_length=10, choices=CronStatus.choices, null=True, blank=True)  # noqa: DJ001
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA time zone the cron is read in, e.g. Europe/Paris (default UTC)"
+    )
+    overlap_policy = models.CharField(
+        max_length=10,
+        choices=OverlapPolicy.choices,
+        default=OverlapPolicy.FORBID,
+        help_text="What a tick does while the previous execution still runs",
+    )
+    starting_deadline_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How late a tick may still start (e.g. 600); empty: until the next tick (one period)",
+    )
+    # The cron as operators edit it (django-celery-beat's admin); kept equal to `cron` both ways.
+    # One per instance: an edit of a shared row would reschedule other instances.
+    crontab = models.OneToOneField(
+        "django_celery_beat.CrontabSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="integration_batch_instance",
+    )
+    # The next tick the sweep will turn into an execution; NULL when not scheduled.
+    next_tick_at = models.DateTimeField(null=True, blank=True, editable=False)
     ram_size = models.CharField(max_length=12, choices=Size.choices, default=Size.LOW)
     cpu_size = models.CharField(max_length=12, choices=Size.choices, default=Size.LOW)
     disk_size = models.CharField(max_length=12, choices=Size.choices, default=Size.LOW)
@@ -149,6 +185,23 @@ class IntegrationBatchInstance(models.Model):
                 models.CheckConstraint(condition=Q(**{f"{field}__in": Size.values}), name=f"instance_{field}_known")
                 for field in ("ram_size", "cpu_size", "disk_size")
             ],
+            models.CheckConstraint(
+                condition=Q(overlap_policy__in=OverlapPolicy.values), name="instance_overlap_policy_known"
+            ),
+            # Below the sweep's own jitter a deadline would miss every tick.
+            models.CheckConstraint(
+                condition=Q(starting_deadline_seconds__isnull=True) | Q(starting_deadline_seconds__gte=10),
+                name="instance_starting_deadline_min",
+            ),
+        ]
+        indexes = [
+            # The sweep: due instances, oldest tick first. Partial, so its size follows the
+            # active schedules and the sweep's cost follows what is due.
+            models.Index(
+                fields=["next_tick_at"],
+                name="instance_due",
+                condition=Q(cron_status="ACTIVE", archived=False, next_tick_at__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -227,6 +280,21 @@ class Execution(models.Model):
             models.Index(fields=["instance", "-id"], name="execution_instance_recent"),
             # The reaper: running executions by the age of their worker's last heartbeat.
             models.Index(fields=["heartbeat_at"], name="execution_running_heartbeat", condition=Q(status="RUNNING")),
+            # The sweep's overlap policy: an instance's unfinished executions, however long its history.
+            models.Index(
+                fields=["instance", "expected_start_date"],
+                name="execution_unfinished",
+                condition=Q(status__in=["PENDING", "RUNNING"]),
+            ),
+            # The sweep's sending: due executions never sent, and ones sent long ago (a lost message).
+            models.Index(
+                fields=["expected_start_date"],
+                name="execution_unsent_due",
+                condition=Q(status="PENDING", sent_at__isnull=True),
+            ),
+            models.Index(
+                fields=["sent_at"], name="execution_pending_sent", condition=Q(status="PENDING", sent_at__isnull=False)
+            ),
         ]
 
     def __str__(self):

@@ -81,6 +81,8 @@ class InstanceSerializer(serializers.ModelSerializer):
     created_by = IdField(source="created_by_id")
     last_modified_by = IdField(source="last_modified_by_id")
     is_periodic = serializers.BooleanField()
+    # Additions to the seed's shape (optional on input): how the platform schedules the cron.
+    next_tick_ts = EpochMillisField(source="next_tick_at", read_only=True)
 
     class Meta:
         model = IntegrationBatchInstance
@@ -103,6 +105,10 @@ class InstanceSerializer(serializers.ModelSerializer):
             "ram_size",
             "cpu_size",
             "disk_size",
+            "timezone",
+            "overlap_policy",
+            "starting_deadline_seconds",
+            "next_tick_ts",
         ]
 
 
@@ -202,6 +208,10 @@ class InstanceInput(serializers.Serializer):
     ram_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
     cpu_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
     disk_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
+    # Not in the seed: optional, checked by the service.
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    overlap_policy = serializers.CharField(max_length=10, required=False, default="FORBID")
+    starting_deadline_seconds = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 class InstanceUpdateInput(InstanceInput):
@@ -216,6 +226,9 @@ class InstanceUpdateInput(InstanceInput):
     ram_size = serializers.CharField(required=False, allow_blank=True)
     cpu_size = serializers.CharField(required=False, allow_blank=True)
     disk_size = serializers.CharField(required=False, allow_blank=True)
+    timezone = serializers.CharField(max_length=64, required=False)
+    overlap_policy = serializers.CharField(max_length=10, required=False)
+    starting_deadline_seconds = serializers.IntegerField(required=False, allow_null=True)
 
 
 class ExecutionParametersInput(serializers.Serializer):

@@ -25,6 +25,16 @@ from plugins.services.instances import (
 )
 from plugins.services.plugins import create_plugin, update_plugin
 from plugins.services.running import claim_execution, reap_lost_executions, run_execution
+from plugins.services.schedules import (
+    CRONTAB_FIELDS,
+    check_starting_deadline,
+    check_timezone,
+    cron_from_crontab,
+    first_tick_after,
+    instance_changes_from_crontab,
+    reconcile_schedules,
+    sync_crontab,
+)
 from plugins.services.versions import (
     MAX_PROPERTIES,
     REQUIRED_PROPERTIES,
@@ -38,6 +48,7 @@ from plugins.services.versions import (
 )
 
 __all__ = [
+    "CRONTAB_FIELDS",
     "FINAL_STATUSES",
     "MAX_PROPERTIES",
     "REQUIRED_PROPERTIES",
@@ -49,22 +60,29 @@ __all__ = [
     "cancel_execution",
     "check_schedule",
     "check_sizes",
+    "check_starting_deadline",
+    "check_timezone",
     "claim_execution",
     "create_execution",
     "create_instance",
     "create_plugin",
     "create_version",
+    "cron_from_crontab",
     "delete_execution",
     "delete_instance",
     "delete_version",
     "find_version",
+    "first_tick_after",
+    "instance_changes_from_crontab",
     "instance_properties",
     "reap_lost_executions",
+    "reconcile_schedules",
     "resolve_version",
     "run_execution",
     "run_now",
     "set_execution_status_by_client",
     "set_instance_property",
+    "sync_crontab",
     "transition",
     "update_instance",
     "update_plugin",

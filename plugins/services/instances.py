@@ -1,7 +1,8 @@
 """Instances of a version: schedule, sizes, property values; pausing cancels what was coming."""
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils.timezone import now as timezone_now
+from django_celery_beat.models import CrontabSchedule
 
 from batchplatform.errors import Conflict, Invalid, NotFound
 from batchplatform.models import Organisation
@@ -12,13 +13,24 @@ from plugins.models import (
     ExecutionStatus,
     InstancePropertyValue,
     IntegrationBatchInstance,
+    OverlapPolicy,
     Plugin,
     PluginVersion,
     PropertyOrigin,
     Size,
 )
 from plugins.properties import PropertyValueError, validate_property_value
+from plugins.services.schedules import (
+    check_overlap_policy,
+    check_starting_deadline,
+    check_timezone,
+    first_tick_after,
+    sync_crontab,
+)
 from plugins.services.versions import find_version
+
+# Changing one of these restarts the schedule from the next tick after now.
+SCHEDULE_FIELDS = ("cron", "cron_status", "timezone", "archived")
 
 
 def resolve_version(*, organisation: Organisation, group_id: str, artifact_id: str, version_id=None) -> PluginVersion:
@@ -81,13 +93,16 @@ def create_instance(
     ram_size: str = Size.LOW,
     cpu_size: str = Size.LOW,
     disk_size: str = Size.LOW,
+    timezone: str = "UTC",
+    overlap_policy: str = OverlapPolicy.FORBID,
+    starting_deadline_seconds: int | None = None,
 ) -> IntegrationBatchInstance:
     version = resolve_version(
         organisation=organisation, group_id=group_id, artifact_id=artifact_id, version_id=version_id
     )
     cron, cron_status = check_schedule(cron, cron_status)
     check_sizes({"ram_size": ram_size, "cpu_size": cpu_size, "disk_size": disk_size})
-    return IntegrationBatchInstance.objects.create(
+    instance = IntegrationBatchInstance(
         organisation=organisation,
         version=version,
         name=name,
@@ -99,13 +114,21 @@ def create_instance(
         disk_size=disk_size,
         created_by=user,
         last_modified_by=user,
+        timezone=check_timezone(timezone),
+        overlap_policy=check_overlap_policy(overlap_policy),
+        starting_deadline_seconds=check_starting_deadline(starting_deadline_seconds),
     )
+    instance.next_tick_at = first_tick_after(instance, timezone_now())
+    instance.save()
+    sync_crontab(instance)
+    return instance
 
 
 @transaction.atomic
 def update_instance(*, instance: IntegrationBatchInstance, user, **changes) -> IntegrationBatchInstance:
     """Changes what is given; pausing (or archiving) cancels every coming execution at once."""
     instance = IntegrationBatchInstance.objects.select_for_update().get(pk=instance.pk)
+    schedule_before = [getattr(instance, field) for field in SCHEDULE_FIELDS]
     group_id = changes.pop("group_id", None)
     artifact_id = changes.pop("artifact_id", None)
     version_id = changes.pop("version_id", None)
@@ -122,17 +145,27 @@ def update_instance(*, instance: IntegrationBatchInstance, user, **changes) -> I
     instance.cron, instance.cron_status = check_schedule(cron, cron_status)
     sizes = {field: changes.pop(field) for field in ("ram_size", "cpu_size", "disk_size") if field in changes}
     check_sizes(sizes)
+    if "timezone" in changes:
+        changes["timezone"] = check_timezone(changes["timezone"])
+    if "overlap_policy" in changes:
+        changes["overlap_policy"] = check_overlap_policy(changes["overlap_policy"])
+    if "starting_deadline_seconds" in changes:
+        changes["starting_deadline_seconds"] = check_starting_deadline(changes["starting_deadline_seconds"])
     for field, value in {**sizes, **changes}.items():
         setattr(instance, field, value)
     instance.last_modified_by = user
+    if [getattr(instance, field) for field in SCHEDULE_FIELDS] != schedule_before:
+        # Resuming (or a new cron) starts from the next tick: what was missed meanwhile is not replayed.
+        instance.next_tick_at = first_tick_after(instance, timezone_now())
     instance.save()
+    sync_crontab(instance)
     if instance.archived or instance.cron_status == CronStatus.PAUSED:
         cancel_coming_executions(instance)
     return instance
 
 
 def cancel_coming_executions(instance: IntegrationBatchInstance) -> int:
-    now = timezone.now()
+    now = timezone_now()
     return Execution.objects.filter(instance=instance, status=ExecutionStatus.PENDING).update(
         status=ExecutionStatus.CANCELED, end_date=now
     )
@@ -149,9 +182,13 @@ def delete_instance(*, instance: IntegrationBatchInstance) -> str:
         instance.archived = True
         if instance.cron is not None:
             instance.cron_status = CronStatus.PAUSED
-        instance.save(update_fields=["archived", "cron_status", "updated_at"])
+        instance.next_tick_at = None
+        instance.save(update_fields=["archived", "cron_status", "next_tick_at", "updated_at"])
         return "archived"
+    crontab_id = instance.crontab_id
     instance.delete()
+    if crontab_id is not None:
+        CrontabSchedule.objects.filter(pk=crontab_id).delete()
     return "deleted"
 
 

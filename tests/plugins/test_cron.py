@@ -3,7 +3,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from plugins.cron import CronError, next_ticks, ticks_between, validate_cron
+from plugins.cron import (
+    CronError,
+    TimezoneError,
+    cron_fields,
+    next_tick,
+    next_ticks,
+    previous_tick,
+    ticks_between,
+    ticks_from,
+    validate_cron,
+    validate_timezone,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -190,3 +201,56 @@ def test_ticks_between_accepts_bounds_in_any_time_zone():
         datetime(2026, 6, 1, 7, 30, tzinfo=UTC),
         datetime(2026, 6, 1, 8, 30, tzinfo=UTC),
     ]
+
+
+# --- in a named time zone ------------------------------------------------------------------
+
+NEW_YORK = "America/New_York"
+
+
+def test_a_cron_in_a_zone_is_read_on_its_wall_clock():
+    (tick,) = [next_tick("0 9 * * *", after=datetime(2026, 7, 1, tzinfo=UTC), zone="Europe/Paris")]
+    assert tick == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+    assert tick.tzinfo is UTC
+
+
+def test_a_wall_time_in_the_spring_forward_gap_runs_at_the_end_of_the_gap():
+    after = datetime(2026, 3, 8, 0, 0, tzinfo=UTC)
+    assert next_tick("30 2 * * *", after=after, zone=NEW_YORK) == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # 03:00 EDT
+
+
+def test_every_wall_tick_of_the_gap_collapses_into_one_at_its_end():
+    start = datetime(2026, 3, 8, 6, 40, tzinfo=UTC)  # 01:40 EST
+    ticks = ticks_from("*/20 * * * *", start=start, end=datetime(2026, 3, 8, 7, 30, tzinfo=UTC), zone=NEW_YORK)
+    # 01:40 EST, then 02:00/02:20/02:40 (which do not exist) and 03:00 EDT as one, then 03:20 EDT.
+    assert ticks == [start, datetime(2026, 3, 8, 7, 0, tzinfo=UTC), datetime(2026, 3, 8, 7, 20, tzinfo=UTC)]
+
+
+def test_a_repeated_wall_time_runs_once_at_its_first_occurrence():
+    after = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    first = next_tick("30 1 * * *", after=after, zone=NEW_YORK)
+    assert first == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
+    # Asked from inside the second 01:00-02:00 (EST), the next one is the next day's.
+    assert next_tick("30 1 * * *", after=datetime(2026, 11, 1, 6, 10, tzinfo=UTC), zone=NEW_YORK) == datetime(
+        2026, 11, 2, 6, 30, tzinfo=UTC
+    )
+
+
+def test_previous_tick_includes_the_moment_itself():
+    moment = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    assert previous_tick("0 * * * *", before=moment) == moment
+    assert previous_tick("0 * * * *", before=moment - timedelta(seconds=1)) == moment - timedelta(hours=1)
+    assert previous_tick("30 2 * * *", before=datetime(2026, 3, 8, 7, 0, tzinfo=UTC), zone=NEW_YORK) == datetime(
+        2026, 3, 8, 7, 0, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "", "  ", "../../etc/passwd", None, 3])
+def test_an_unknown_time_zone_is_refused(name):
+    with pytest.raises(TimezoneError):
+        validate_timezone(name)
+
+
+def test_macros_expand_to_the_five_fields_a_crontab_stores():
+    assert cron_fields("@daily") == ["0", "0", "*", "*", "*"]
+    assert cron_fields(" 5  4 * * MON ") == ["5", "4", "*", "*", "MON"]

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("plugins", "0003_execution_sent_at"),
+        ("plugins", "0004_instance_schedule"),
     ]
 
     operations = [
