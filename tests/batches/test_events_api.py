@@ -50,6 +50,13 @@ def publish(organisation, n=1, stream="ecc.order", **payload):
     ]
 
 
+def publish_and_close(organisation, n=1, **payload):
+    try:
+        return publish(organisation, n, **payload)
+    finally:
+        connection.close()
+
+
 def sequences(response):
     return [event["sequence-number"] for event in response.json()["events"]]
 
@@ -342,7 +349,7 @@ def test_an_event_stream_sends_events_as_they_come_and_resumes_from_last_event_i
             text += chunk.decode()
             if publish_after is not None and _ids(text) == publish_after:
                 publish_after = None  # written while the stream is open
-                await sync_to_async(publish, thread_sensitive=False)(organisation, 1, batchid="b9")
+                await sync_to_async(publish_and_close, thread_sensitive=False)(organisation, 1, batchid="b9")
         call.hang_up()
         await call.task
         await get_hub().settled()
