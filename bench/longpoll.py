@@ -18,8 +18,8 @@ replaces, `--baseline-ref`, run from a temporary `git worktree`) and each N:
 4. a publisher process (the platform's own publish_event, from the code under test) writes one
    event per organisation, spread evenly over `--publish-seconds` (5 s: 2,000 events/s at
    N = 10,000), committing whatever is due together when it falls behind;
-5. each client records when its answer arrived: latency = answer - the moment its event's publish
-   began. "lost" = clients not answered with their own event within the long-poll (120 s).
+5. each client records when its answer arrived: latency = answer - the moment its event was
+   committed (then publish_event announces it). "lost" = clients not answered with their own event within the long-poll (120 s).
    Database statements of the web process (postgres mode: its own role, pg_stat_statements)
    from the first publish to the last answer, per event.
 
@@ -123,10 +123,14 @@ def publish(index):
         batch = [i]
         while i + threads * len(batch) < n and started + seconds * (i + threads * len(batch)) / n <= time.time():
             batch.append(i + threads * len(batch))
-        now = time.time()
-        with transaction.atomic():
+        def committed(batch=batch):
+            now = time.time()
             for j in batch:
                 published[j] = now
+
+        with transaction.atomic():
+            transaction.on_commit(committed)  # runs first after the commit, before the announcements
+            for j in batch:
                 publish_event(
                     organisation=order[j], stream="ecc.batch", name="batch", attributes={{"batchid": f"b{{j}}"}},
                     payload={{"batchid": f"b{{j}}", "status": "COMPLETED", "type": "BatchEventInfo", "bench": j}},
@@ -146,7 +150,7 @@ json.dump({{"published": published, "ended": time.time()}}, open({out_path!r}, "
 # --- the client process ------------------------------------------------------------------------
 
 
-async def run_clients(args) -> None:  # noqa: PLR0915
+async def run_clients(args) -> None:
     """The load generator (its own process): N long-polls, each for its own organisation."""
     import aiohttp
 
@@ -175,25 +179,25 @@ async def run_clients(args) -> None:  # noqa: PLR0915
         # The organisation's latest ETag: only its next event answers.
         headers = {"Cookie": f"sessionid={sessions[i]}", "If-None-Match": f'"{EVENT_TYPE}-{sequences[i]}"'}
         sent_event = asyncio.Event()
-        await opening.acquire()
-        released = False
-        try:
-            request = session.get(url, headers=headers, trace_request_ctx={"sent": sent_event})
-            async with request as response:
-                opening.release()
-                released = True
+
+        async def request():
+            async with session.get(url, headers=headers, trace_request_ctx={"sent": sent_event}) as response:
                 body = await response.read()
                 at = time.time()
                 bench = None
                 if response.status == 200:
-                    events = json.loads(body)["events"]
-                    bench = [event.get("bench") for event in events]
-                results[i] = [response.status, at, bench]
+                    bench = [event.get("bench") for event in json.loads(body)["events"]]
+                return [response.status, at, bench]
+
+        async with opening:  # at most this many requests being opened at once
+            task = asyncio.ensure_future(request())
+            sent_wait = asyncio.ensure_future(sent_event.wait())
+            await asyncio.wait([task, sent_wait], return_when=asyncio.FIRST_COMPLETED)
+            sent_wait.cancel()
+        try:
+            results[i] = await task
         except Exception as error:  # a client's failure is a figure, not a crash
             results[i] = ["error", time.time(), repr(error)[:200]]
-        finally:
-            if not released:
-                opening.release()
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=[trace]) as session:
         tasks = [asyncio.ensure_future(one(i)) for i in range(args.n)]
