@@ -11,7 +11,7 @@ replaces, `--baseline-ref`, run from a temporary `git worktree`) and each N:
 
 1. one uvicorn process is started (no --workers, so the measured process is the server);
 2. a separate client process (aiohttp) opens N long-polls, client i on
-   `GET /ecc/v1/events/batch?long-polling=120` as organisation i with `If-None-Match: "batch-0"`,
+   `GET /ecc/v1/events/batch?long-polling=240` as organisation i with `If-None-Match: "batch-0"`,
    so each waits for its own organisation's event (another organisation's never answers it);
 3. once the server is idle, its threads and resident memory are read from /proc, and /healthz and
    an ordinary API call (GET /ecc/v1/batches/<unknown id>: Django, session, database) are timed;
@@ -19,7 +19,8 @@ replaces, `--baseline-ref`, run from a temporary `git worktree`) and each N:
    event per organisation, spread evenly over `--publish-seconds` (5 s: 2,000 events/s at
    N = 10,000), committing whatever is due together when it falls behind;
 5. each client records when its answer arrived: latency = answer - the moment its event was
-   committed (then publish_event announces it). "lost" = clients not answered with their own event within the long-poll (120 s).
+   committed (then publish_event announces it). "lost" = clients not answered with their own
+   event within the long-poll (240 s).
    Database statements of the web process (postgres mode: its own role, pg_stat_statements)
    from the first publish to the last answer, per event.
 
@@ -61,7 +62,7 @@ from ecc_batches import (  # a sibling script, not a package
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-LONG_POLLING = 120
+LONG_POLLING = 240
 EVENT_TYPE = "batch"
 
 SEED = """
@@ -306,9 +307,10 @@ def raise_open_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def start_server(root: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(root: Path, env: dict, log: Path, profile: Path | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "batchplatform.asgi:application", "--host", "127.0.0.1"]
+    python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
+    command = [*python, "-m", "uvicorn", "batchplatform.asgi:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--lifespan", "off", "--no-access-log", "--backlog", "8192"]
     with open(log, "w") as out:
         process = subprocess.Popen(
@@ -365,11 +367,16 @@ def wait_idle(pid: int, limit: float) -> float:
 
 
 def timed_gets(base: str, path: str, cookies: dict, count: int = 20) -> list[float]:
+    """Seconds per sequential GET (60: it timed out)."""
     times = []
-    with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
+    with httpx.Client(base_url=base, cookies=cookies, timeout=60) as client:
         for _ in range(count):
             started = time.perf_counter()
-            client.get(path)
+            try:
+                client.get(path)
+            except httpx.HTTPError:
+                times.append(60.0)
+                continue
             times.append(time.perf_counter() - started)
     return times
 
@@ -422,7 +429,8 @@ class Run:
 def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Run:  # noqa: PLR0915
     run = Run(prepared.mode, code, clients, load=load_average())
     log = prepared.work / f"web-{code}-{clients}.log"
-    server, base = start_server(root, prepared.web_env, log)
+    profile = Path(args.profile) / f"{prepared.mode}-{code}-{clients}.prof" if args.profile else None
+    server, base = start_server(root, prepared.web_env, log, profile)
     keys = json.load(open(prepared.keys))
     cookies = {"sessionid": keys["sessions"][0]}
     try:
@@ -540,7 +548,8 @@ def main() -> int:  # noqa: PLR0915
     parser.add_argument("--baseline-ref", help="the code replaced (default: where this branch left main)")
     parser.add_argument("--baseline-max-clients", type=int, default=10000, help="skip bigger N for the baseline")
     parser.add_argument("--publish-seconds", type=float, default=5.0)
-    parser.add_argument("--settle", type=float, default=20.0, help="most seconds to wait for the server to settle")
+    parser.add_argument("--settle", type=float, default=90.0, help="most seconds to wait for the server to settle")
+    parser.add_argument("--profile", help="a directory: each server runs under cProfile, written there")
     parser.add_argument("--connect-concurrency", type=int, default=500, help="requests being opened at once")
     # The client role's own arguments.
     parser.add_argument("--base", help=argparse.SUPPRESS)
