@@ -13,7 +13,9 @@ Every long-poll of the platform waits here, not in the database and not in a thr
   waiter of the stream, so the database cost of an event does not grow with the waiters.
 - Embedded mode (in-memory layer, which cannot cross processes, while the worker process writes
   the events): one reader per process polls the table for rows with a greater id (the primary
-  key) every EVENTS_POLL_INTERVAL seconds while anyone waits, and feeds them to the hub.
+  key) every EVENTS_POLL_INTERVAL seconds while anyone waits, and feeds them to the hub. Ids
+  follow commit order there (SQLite has one writer at a time); with PostgreSQL, use the Redis
+  layer (an id committed out of order would be noticed only at its stream's next event).
 
 Correctness rests on one rule: the hub hands a stream's events to waiters in sequence order and
 never past a gap (it reads the table first). Sequence order is commit order (EventCounter), so

@@ -51,6 +51,7 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
+from django.http.request import split_domain_port, validate_host
 
 from batchplatform.hub import Subscription, get_hub, in_thread
 from batchplatform.models import Event
@@ -167,6 +168,12 @@ class LongPollConsumer(AsyncConsumer):
 
     async def _serve(self, request: LongPollRequest) -> None:
         try:
+            refusal = _middleware_refusal(request, self.scope)
+            if refusal is not None:
+                if not refusal.status:
+                    refusal = self.error_response(request, 400, "Invalid host header.")
+                await self._respond(request, refusal)
+                return
             try:
                 subscription = await in_thread(self.subscribe, request=request)
             except Refused as refused:
@@ -257,8 +264,49 @@ def _request_of(scope, body: bytes) -> LongPollRequest:
     )
 
 
+def _middleware_refusal(request: LongPollRequest, scope) -> Response | None:
+    """What Django's middleware would answer instead of the view: a redirect to HTTPS
+    (SECURE_SSL_REDIRECT), or an empty Response for a Host outside ALLOWED_HOSTS (a 400)."""
+    host = request.headers.get("host", "")
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    if not validate_host(split_domain_port(host)[0], allowed):
+        return Response(0)
+    if settings.SECURE_SSL_REDIRECT and not _is_secure(request, scope):
+        query = scope.get("query_string", b"").decode("latin-1")
+        location = f"https://{settings.SECURE_SSL_HOST or host}{request.path}" + (f"?{query}" if query else "")
+        return Response(301, b"", {"Location": location})
+    return None
+
+
+def _is_secure(request: LongPollRequest, scope) -> bool:
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    if proxy_header:
+        name = proxy_header[0].removeprefix("HTTP_").replace("_", "-").lower()
+        value = request.headers.get(name)
+        if value is not None:
+            return value.split(",")[0].strip() == proxy_header[1]
+    return scope.get("scheme") == "https"
+
+
+def _security_headers() -> dict:
+    """The headers Django's SecurityMiddleware and XFrameOptionsMiddleware add to every answer
+    (but HSTS, which the browser learns from the site's other pages)."""
+    headers = {}
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        headers["Referrer-Policy"] = policy if isinstance(policy, str) else ",".join(policy)
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers["Cross-Origin-Opener-Policy"] = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+    headers["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()
+    return headers
+
+
 def _headers(response: Response) -> list[tuple[bytes, bytes]]:
-    headers = dict(response.headers)
+    headers = {**_security_headers(), **response.headers}
     if response.status not in (204, 304):
         headers.setdefault("Content-Length", str(len(response.body)))
     return [(name.lower().encode("latin-1"), str(value).encode("latin-1")) for name, value in headers.items()]

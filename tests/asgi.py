@@ -37,7 +37,8 @@ class Call:
         header_list = [(name.lower().encode(), str(value).encode()) for name, value in (headers or {}).items()]
         if cookies:
             header_list.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
-        header_list.append((b"host", b"testserver"))
+        if not any(name == b"host" for name, _ in header_list):
+            header_list.append((b"host", b"testserver"))
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},

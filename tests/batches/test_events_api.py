@@ -383,3 +383,21 @@ def test_an_event_stream_refuses_a_caller_without_credentials(client):
     response = client.get(URL + "order", headers={"Accept": "text/event-stream"})
     assert response.status_code == 401
     assert response.json()["error"] == "AUTHENTICATION_FAILED"
+
+
+def test_the_answers_carry_djangos_security_headers_and_a_foreign_host_is_400(ecc, member):
+    response = ecc.get(URL + "order")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    response = ecc.get(URL + "order", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert response.json()["error"] == "BAD_REQUEST"
+
+
+def test_over_plain_http_behind_https_it_redirects_as_django_does(ecc, member, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    response = ecc.get(URL + "order", {"limit": 5})
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/ecc/v1/events/order?limit=5"
+    assert ecc.get(URL + "order", headers={"X-Forwarded-Proto": "https"}).status_code == 200
