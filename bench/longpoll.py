@@ -36,6 +36,7 @@ import os
 import resource
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -210,6 +211,28 @@ async def run_clients(args) -> None:
     print("done", flush=True)
 
 
+def profiled_server(port: int, path: str) -> int:
+    """uvicorn under cProfile (the event loop's thread), written when the server stops."""
+    import cProfile
+
+    import uvicorn
+
+    sys.path.insert(0, os.getcwd())  # the code under test, as `python -m uvicorn` would find it
+    config = uvicorn.Config(
+        "batchplatform.asgi:application", host="127.0.0.1", port=port, lifespan="off", access_log=False, backlog=8192
+    )
+    # uvicorn re-raises SIGTERM after its shutdown with the handler found before: make it an exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        profiler.disable()
+        profiler.dump_stats(path)
+    return 0
+
+
 # --- platform --------------------------------------------------------------------------------
 
 
@@ -309,9 +332,11 @@ def raise_open_files() -> None:
 
 def start_server(root: Path, env: dict, log: Path, profile: Path | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    python = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
-    command = [*python, "-m", "uvicorn", "batchplatform.asgi:application", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--lifespan", "off", "--no-access-log", "--backlog", "8192"]
+    if profile:
+        command = [sys.executable, __file__, "--role", "server", "--port", str(port), "--profile", str(profile)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "batchplatform.asgi:application", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--lifespan", "off", "--no-access-log", "--backlog", "8192"]
     with open(log, "w") as out:
         process = subprocess.Popen(
             command,
@@ -541,7 +566,8 @@ def ratios(runs: list[Run]) -> list[str]:
 
 def main() -> int:  # noqa: PLR0915
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--role", choices=["bench", "client"], default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=["bench", "client", "server"], default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--clients", default="1000,5000,10000", help="comma-separated numbers of waiting clients")
     parser.add_argument("--mode", choices=["embedded", "postgres", "both"], default="both")
     parser.add_argument("--code", default="hub,baseline", help="hub (this checkout), baseline (--baseline-ref)")
@@ -557,9 +583,13 @@ def main() -> int:  # noqa: PLR0915
     parser.add_argument("--keys", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # A SIGTERM stops everything this started too (the exit stacks unwind).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.role == "client":
         asyncio.run(run_clients(args))
         return 0
+    if args.role == "server":
+        return profiled_server(args.port, args.profile)
 
     counts = [int(n) for n in args.clients.split(",")]
     modes = ["embedded", "postgres"] if args.mode == "both" else [args.mode]
