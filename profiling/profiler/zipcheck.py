@@ -46,6 +46,8 @@ def open_zip(source) -> zipfile.ZipFile:
     """A ZipFile on a path or a seekable binary file; ZipRejected when it is no zip at all."""
     try:
         return zipfile.ZipFile(source)
+    except FileNotFoundError:
+        raise  # our storage lost it: not the client's zip's fault
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
         raise ZipRejected(UNREADABLE) from None
 
