@@ -113,6 +113,7 @@ def test_a_2_gb_upload_streams_through_the_web_process_in_under_300_mb(web):
     )
     assert response.status_code == 200, response.text
     peak = peak_rss_mb(web.pid)
+    print(f"web process peak RSS during a 2 GB upload: {peak:.0f} MB")
     assert peak < 300, f"the web process peaked at {peak:.0f} MB"
     profile = httpx.get(
         f"{web.base}/solutions/batch/5/unstructured/{response.text}/profile", auth=("alice", "alice-password-1")
