@@ -160,3 +160,11 @@ def test_pipe_and_tab_members_are_read_with_their_delimiter(tmp_path):
 def test_a_zip_breaking_a_rule_is_refused_before_any_member_is_read(tmp_path):
     with pytest.raises(ZipRejected):
         full_profile(write(tmp_path, make_zip({"a/insured.csv": INSURED})))
+
+
+def test_many_distinct_values_are_counted_exactly_under_the_threshold_and_ids_have_no_top_values(tmp_path):
+    body = "id,group\n" + "".join(f"{i},g{i % 1500}\n" for i in range(6000))
+    id_column, group = full_profile(write(tmp_path, make_zip({"insured.csv": body})))["members"][0]["columns"]
+    assert (group["distinctCount"], group["distinctExact"]) == (1500, True)
+    assert [top["count"] for top in group["topValues"]] == [4, 4, 4, 4, 4]
+    assert (id_column["distinctCount"], id_column["topValues"]) == (6000, [])
