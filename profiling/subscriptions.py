@@ -82,7 +82,7 @@ class ProfilingSubscriptionConsumer(LongPollConsumer):
 
 def _event_body(event) -> dict:
     # Only the fields the announcement carries: render() runs on the event loop, with no database.
-    return {"name": event.name, "sequence": event.sequence, **event.attributes, "payload": event.payload}
+    return {**event.attributes, "name": event.name, "sequence": event.sequence, "payload": event.payload}
 
 
 def _filters(request: LongPollRequest) -> dict:

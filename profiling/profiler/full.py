@@ -126,7 +126,7 @@ def _connect(scratch: str, limits: ProfileLimits):
 
 
 def _load(connection, table: str, path: str, description: dict, limits: ProfileLimits) -> _Loaded:
-    columns = description["header"] or [f"column{i + 1}" for i in range(description["columnCount"])]
+    columns = _unique(description["header"] or [f"column{i + 1}" for i in range(description["columnCount"])])
     if not columns:
         return _Loaded(table, description, [], 0)
     types = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in columns)
@@ -467,6 +467,16 @@ def _cross_member_checks(connection, loaded: list[_Loaded], limits: ProfileLimit
 
 def _aggregate(connection, table: str, aggregates: list[str]) -> tuple:
     return connection.execute(f"SELECT {', '.join(aggregates)} FROM {table}").fetchone()
+
+
+def _unique(names: list[str]) -> list[str]:
+    """A name that appears twice in a header gets a suffix (amount, amount_2): duckdb needs distinct columns."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name.lower()] = seen.get(name.lower(), 0) + 1
+        unique.append(name if seen[name.lower()] == 1 else f"{name}_{seen[name.lower()]}")
+    return unique
 
 
 def _identifier(name: str) -> str:

@@ -168,3 +168,15 @@ def test_many_distinct_values_are_counted_exactly_under_the_threshold_and_ids_ha
     assert (group["distinctCount"], group["distinctExact"]) == (1500, True)
     assert [top["count"] for top in group["topValues"]] == [4, 4, 4, 4, 4]
     assert (id_column["distinctCount"], id_column["topValues"]) == (6000, [])
+
+
+def test_a_header_naming_a_column_twice_is_still_a_header(tmp_path):
+    body = "id,amount,amount\n1,10,20\n2,30,40\n"
+    member = full_profile(write(tmp_path, make_zip({"class.csv": body})))["members"][0]
+    assert [column["name"] for column in member["columns"]] == ["id", "amount", "amount_2"]
+    assert member["rowCount"] == 2
+
+
+def test_an_empty_member_is_profiled_as_empty(tmp_path):
+    member = full_profile(write(tmp_path, make_zip({"claim.csv": ""})))["members"][0]
+    assert (member["rowCount"], member["columns"]) == (0, [])
