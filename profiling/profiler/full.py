@@ -271,7 +271,8 @@ def _verification(column: str, kind: str, pattern: str | None) -> str:
     if kind == "integer":
         return f"count(*) FILTER (WHERE {_integer_text(column)})"
     if kind == "decimal":
-        return f"count(try_cast({column} AS DOUBLE))"
+        # duckdb reads 'inf' and 'nan' as numbers; a profile (and JSON) has no room for them.
+        return f"count(*) FILTER (WHERE isfinite(try_cast({column} AS DOUBLE)))"
     if kind == "flag":
         return f"count(*) FILTER (WHERE {column} IN ('Y', 'N'))"
     if kind == "date":

@@ -180,3 +180,9 @@ def test_a_header_naming_a_column_twice_is_still_a_header(tmp_path):
 def test_an_empty_member_is_profiled_as_empty(tmp_path):
     member = full_profile(write(tmp_path, make_zip({"claim.csv": ""})))["members"][0]
     assert (member["rowCount"], member["columns"]) == (0, [])
+
+
+def test_a_number_column_with_inf_further_down_is_text_not_a_broken_profile(tmp_path):
+    body = "amount\n" + "1.5\n" * 3000 + "inf\n"
+    column = full_profile(write(tmp_path, make_zip({"class.csv": body})))["members"][0]["columns"][0]
+    assert (column["type"], column["max"]) == ("text", "inf")
