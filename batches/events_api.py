@@ -20,10 +20,9 @@ from batchplatform.longpoll import (
     Refused,
     Response,
     Subscription,
-    basic_credentials,
-    session_user,
+    caller,
 )
-from batchplatform.services import organisation_of, verify_basic_credentials
+from batchplatform.services import organisation_of
 from batchplatform.throttle import TooManyAttempts
 
 # Every type the ECC spec lists; the platform produces only order, batch and state-change, the
@@ -101,16 +100,9 @@ def _last_event_id(request: LongPollRequest) -> int | None:
 def _caller_organisation_id(request: LongPollRequest) -> int | None:
     """The caller's organisation id (None without one); refuses a caller without valid credentials."""
     try:
-        credentials = basic_credentials(request)
-    except ValueError:
-        raise _unauthenticated() from None
-    if credentials is not None:
-        try:
-            user = verify_basic_credentials(credentials[0], credentials[1], request)
-        except TooManyAttempts as refused:
-            raise _refused(429, refused.message, {"Retry-After": str(refused.retry_after)}) from None
-    else:
-        user = session_user(request)  # the session, for users of the admin and browsable API
+        user = caller(request)
+    except TooManyAttempts as refused:
+        raise _refused(429, refused.message, {"Retry-After": str(refused.retry_after)}) from None
     if user is None or not user.is_authenticated:
         raise _unauthenticated()
     user = get_user_model().objects.select_related("membership__organisation").get(pk=user.pk)

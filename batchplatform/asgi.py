@@ -12,11 +12,13 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from batchplatform.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+from profiling.asgi import limit_uploads  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Long-polls first (a consumer outside Django's middleware: no thread per waiting client).
-        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
+        # limit_uploads refuses an oversized zip to /solutions/batch/ while it streams.
+        "http": URLRouter([*http_urlpatterns, re_path(r"", limit_uploads(django_asgi_app))]),
         "websocket": AllowedHostsOriginValidator(
             SessionMiddlewareStack(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

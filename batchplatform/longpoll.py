@@ -55,6 +55,7 @@ from django.http.request import split_domain_port, validate_host
 
 from batchplatform.hub import Subscription, get_hub, in_thread
 from batchplatform.models import Event
+from batchplatform.services import verify_basic_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class LongPollRequest:
     remote_addr: str = ""  # the peer, from the ASGI scope
 
     @property
-    def META(self) -> dict:  # noqa: N802  (Django's name, for code shared with views: the client address)
+    def META(self) -> dict:
         meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in self.headers.items()}
         meta["REMOTE_ADDR"] = self.remote_addr
         return meta
@@ -346,6 +347,19 @@ def basic_credentials(request: LongPollRequest) -> tuple[str, str] | None:
     if not colon or not username:
         raise ValueError("malformed Basic credentials")
     return username, password
+
+
+def caller(request: LongPollRequest):
+    """Who is asking: the user of valid HTTP Basic credentials, else of the session; None or an
+    anonymous user otherwise. Raises throttle.TooManyAttempts, before any password check, for a
+    username or address that guessed too often."""
+    try:
+        credentials = basic_credentials(request)
+    except ValueError:
+        return None
+    if credentials is not None:
+        return verify_basic_credentials(credentials[0], credentials[1], request)
+    return session_user(request)
 
 
 def session_user(request: LongPollRequest):
