@@ -75,6 +75,23 @@ def ensure_environment(*, version: PluginVersion, requirements: Path) -> Path:
     return target
 
 
+def empty_environment() -> Path:
+    """Where plugins without requirements.txt run: an environment with nothing installed, so a plugin
+    sees neither the machine's site-packages nor the platform's (and starts faster without their .pth)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    target = Path(conf.get("PLUGIN_ENV_ROOT")) / f"empty-python{version}"
+    if (target / READY_MARK).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / READY_MARK).exists():
+            shutil.rmtree(target, ignore_errors=True)
+            _run([str(base_python()), "-m", "venv", "--without-pip", str(target)], "creating the virtual environment")
+            (target / READY_MARK).touch()
+    return target
+
+
 def _run(command: list[str], what: str) -> None:
     try:
         completed = subprocess.run(  # noqa: S603 - fixed programs, arguments we built

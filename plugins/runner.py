@@ -36,7 +36,7 @@ from django.utils import timezone
 from batchplatform.errors import Conflict
 from plugins import conf, dispatch, execution_files
 from plugins.archives import ArchiveError, Launch, extract_archive, resolve_entry_point
-from plugins.environments import EnvironmentFailed, base_python, ensure_environment
+from plugins.environments import EnvironmentFailed, base_python, empty_environment, ensure_environment
 from plugins.models import Execution, ExecutionStatus
 from plugins.properties import plain_property_values
 from plugins.services.executions import transition
@@ -325,13 +325,17 @@ def _prepare(run: Run) -> tuple[Launch, list[dict]]:
     except ArchiveError as error:
         raise PreparationFailed(error.message) from None
     requirements = run.app / "requirements.txt"
-    if requirements.is_file():
-        try:
+    try:
+        if requirements.is_file():
             run.environment = ensure_environment(version=version, requirements=requirements)
-        except EnvironmentFailed as failure:
-            raise PreparationFailed(
-                f"the dependencies of version {version.version_id} could not be installed: {failure.message}"
-            ) from None
+        else:
+            run.environment = empty_environment()
+    except EnvironmentFailed as failure:
+        if not requirements.is_file():
+            raise PreparationFailed(f"the plugins' Python environment cannot be made: {failure.message}") from None
+        raise PreparationFailed(
+            f"the dependencies of version {version.version_id} could not be installed: {failure.message}"
+        ) from None
     properties = instance_properties(execution.instance)
     network = next((p for p in properties if p["technical_name"] == "network"), None)
     run.network = conf.get("PLUGIN_NETWORK_DEFAULT")

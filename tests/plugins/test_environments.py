@@ -57,10 +57,11 @@ def test_an_install_failure_makes_the_version_unusable_with_the_installers_messa
     assert again.error["message"] == execution.error["message"]
 
 
-def test_a_plugin_without_requirements_runs_on_the_base_interpreter(plugin, organisation, member):
-    version = plugin_version(
-        plugin, {"main.py": "import sys\ndef run(context):\n    return {'p': sys.prefix}\n"}, "main:run"
-    )
+def test_a_plugin_without_requirements_runs_in_an_empty_environment(plugin, organisation, member):
+    code = "import sys\ndef run(context):\n    return {'prefix': sys.prefix, 'base': sys.base_prefix}\n"
+    version = plugin_version(plugin, {"main.py": code}, "main:run")
     execution = run_in_process(plugin_instance(organisation, member, version))
     assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
+    # A virtual environment of its own: neither the machine's site-packages nor the platform's.
+    assert execution.result["prefix"] == "/opt/batchplatform-env" != execution.result["base"]
     assert not environment_path(version).exists()

@@ -74,7 +74,9 @@ def sleeper(plugin, organisation, member):
 
 
 def test_run_now_is_carried_out_by_a_worker_of_its_size_class(worker, plugin, organisation, member):
-    worker()
+    started = worker()
+    # Said once, at start.
+    wait_for(lambda: "plugins run in a bubblewrap sandbox" in open(started.log).read(), 30, "the sandbox line")
     version = plugin_version(
         plugin, {"main.py": "def run(context):\n    return {'ok': context.execution_id}\n"}, "main:run"
     )
