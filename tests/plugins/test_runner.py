@@ -349,3 +349,15 @@ def test_network_can_be_off_unless_an_instance_asks_for_it(plugin, organisation,
     execution = run_in_process(plugin_instance(organisation, member, version))
     assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
     assert execution.result == {"interfaces": ["lo"]}
+
+
+def test_a_sandboxed_plugin_sees_only_its_own_processes(run):
+    code = """
+    import os
+    def run(context):
+        return {"pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+    """
+    execution = run({"main.py": code}, "main:run")
+    assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
+    # bubblewrap's init and the plugin itself, in a PID namespace of their own.
+    assert execution.result["pids"] == [1, 2]
