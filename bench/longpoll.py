@@ -508,6 +508,9 @@ def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Ru
         return run
     finally:
         stop(server)
+        if args.keep_logs:
+            Path(args.keep_logs).mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, Path(args.keep_logs) / f"{prepared.mode}-{log.name}")
 
 
 def publish(prepared: Prepared, root: Path, clients: int, args) -> dict:
@@ -576,6 +579,7 @@ def main() -> int:  # noqa: PLR0915
     parser.add_argument("--baseline-max-clients", type=int, default=10000, help="skip bigger N for the baseline")
     parser.add_argument("--publish-seconds", type=float, default=5.0)
     parser.add_argument("--settle", type=float, default=90.0, help="most seconds to wait for the server to settle")
+    parser.add_argument("--keep-logs", help="a directory to copy each server's log to")
     parser.add_argument("--profile", help="a directory: each server runs under cProfile, written there")
     parser.add_argument("--connect-concurrency", type=int, default=500, help="requests being opened at once")
     # The client role's own arguments.
