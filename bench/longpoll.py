@@ -174,7 +174,8 @@ async def run_clients(args) -> None:
     trace = aiohttp.TraceConfig()
     trace.on_request_headers_sent.append(headers_sent)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=120, sock_read=LONG_POLLING + 60)
+    # Generous: on a crowded machine a request may queue long before its long-poll even begins.
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=300, sock_read=LONG_POLLING + 600)
     url = f"{args.base}/ecc/v1/events/{EVENT_TYPE}?long-polling={LONG_POLLING}"
 
     async def one(i: int) -> None:
@@ -484,7 +485,7 @@ def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Ru
             run.api = timed_gets(base, "/ecc/v1/batches/00000000-0000-0000-0000-000000000000", cookies)
             before = statements(prepared.admin_url)
             published = publish(prepared, root, clients, args)
-            client.wait(timeout=LONG_POLLING + 180)
+            client.wait(timeout=LONG_POLLING + 900)
             after = statements(prepared.admin_url)
         finally:
             if client.poll() is None:
