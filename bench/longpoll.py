@@ -495,7 +495,10 @@ def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Ru
         keys["sequences"] = [sequence + (i < clients) for i, sequence in enumerate(keys["sequences"])]
         json.dump(keys, open(prepared.keys, "w"))
         results = json.load(open(out))
-        run.publish_seconds = published["ended"] - min(published["published"])
+        commits = [at for at in published["published"] if at]
+        run.publish_seconds = published["ended"] - min(commits) if commits else 0.0
+        if len(commits) < clients:
+            run.errors.append(f"the publisher wrote {len(commits)} of {clients} events (see its output)")
         for i, (status, at, detail) in enumerate(results):
             if status == 200 and detail and detail[0] == i:
                 run.latencies.append(at - published["published"][i])
