@@ -174,7 +174,8 @@ async def run_clients(args) -> None:
     trace = aiohttp.TraceConfig()
     trace.on_request_headers_sent.append(headers_sent)
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=120, sock_read=LONG_POLLING + 60)
+    # Generous: on a crowded machine a request may queue long before its long-poll even begins.
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=300, sock_read=LONG_POLLING + 600)
     url = f"{args.base}/ecc/v1/events/{EVENT_TYPE}?long-polling={LONG_POLLING}"
 
     async def one(i: int) -> None:
@@ -484,7 +485,7 @@ def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Ru
             run.api = timed_gets(base, "/ecc/v1/batches/00000000-0000-0000-0000-000000000000", cookies)
             before = statements(prepared.admin_url)
             published = publish(prepared, root, clients, args)
-            client.wait(timeout=LONG_POLLING + 180)
+            client.wait(timeout=LONG_POLLING + 900)
             after = statements(prepared.admin_url)
         finally:
             if client.poll() is None:
@@ -494,7 +495,10 @@ def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Ru
         keys["sequences"] = [sequence + (i < clients) for i, sequence in enumerate(keys["sequences"])]
         json.dump(keys, open(prepared.keys, "w"))
         results = json.load(open(out))
-        run.publish_seconds = published["ended"] - min(published["published"])
+        commits = [at for at in published["published"] if at]
+        run.publish_seconds = published["ended"] - min(commits) if commits else 0.0
+        if len(commits) < clients:
+            run.errors.append(f"the publisher wrote {len(commits)} of {clients} events (see its output)")
         for i, (status, at, detail) in enumerate(results):
             if status == 200 and detail and detail[0] == i:
                 run.latencies.append(at - published["published"][i])
@@ -508,6 +512,9 @@ def one_run(prepared: Prepared, code: str, root: Path, clients: int, args) -> Ru
         return run
     finally:
         stop(server)
+        if args.keep_logs:
+            Path(args.keep_logs).mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, Path(args.keep_logs) / f"{prepared.mode}-{log.name}")
 
 
 def publish(prepared: Prepared, root: Path, clients: int, args) -> dict:
@@ -576,6 +583,7 @@ def main() -> int:  # noqa: PLR0915
     parser.add_argument("--baseline-max-clients", type=int, default=10000, help="skip bigger N for the baseline")
     parser.add_argument("--publish-seconds", type=float, default=5.0)
     parser.add_argument("--settle", type=float, default=90.0, help="most seconds to wait for the server to settle")
+    parser.add_argument("--keep-logs", help="a directory to copy each server's log to")
     parser.add_argument("--profile", help="a directory: each server runs under cProfile, written there")
     parser.add_argument("--connect-concurrency", type=int, default=500, help="requests being opened at once")
     # The client role's own arguments.
