@@ -138,7 +138,7 @@ def _load(connection, table: str, path: str, description: dict, limits: ProfileL
             auto_detect = false, columns = {{{types}}}, header = {str(description["hasHeader"]).lower()},
             delim = {_literal(delimiter)}, quote = '"', escape = '"', encoding = {_literal(encoding)},
             ignore_errors = true, store_rejects = true, rejects_table = '{table}_rejects',
-            rejects_scan = '{table}_scans', rejects_limit = {REJECTS_KEPT}, max_line_size = 10000000)"""
+            rejects_scan = '{table}_scans', rejects_limit = {REJECTS_KEPT})"""
     )
     rows = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return _Loaded(table, description, columns, rows)
