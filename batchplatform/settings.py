@@ -177,7 +177,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SizeEnum": "plugins.models.Size"},
+    "ENUM_NAME_OVERRIDES": {
+        "SizeEnum": "plugins.models.Size",
+        # The /v1 envelope's status (batchplatform.api.v1.V1AutoSchema).
+        "EnvelopeOkEnum": ["ok"],
+        "EnvelopeErrorEnum": ["error"],
+    },
     # Schema warnings are checked by the test suite (manage.py spectacular --fail-on-warn), not
     # at every deploy check.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
