@@ -173,6 +173,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Integration batches (/v1), request batches (/ecc/v1) and file batches (/solutions).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The project's routes and descriptions of those served outside DRF (long-polls).
+    "SERVE_URLCONF": "batchplatform.schema_urls",
     # Served from our own static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

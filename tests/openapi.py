@@ -30,4 +30,5 @@ def assert_documented(response) -> None:
         request=httpx.Request(request.method, f"http://testserver{request.get_full_path()}"),
     )
     answer.elapsed = timedelta(0)  # set by a transport on a real exchange
-    operation.Case().validate_response(answer, checks=[response_schema_conformance])
+    path_parameters = {name: str(value) for name, value in request.resolver_match.kwargs.items()}
+    operation.Case(path_parameters=path_parameters).validate_response(answer, checks=[response_schema_conformance])
