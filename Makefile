@@ -32,8 +32,8 @@ test: install-dev
 # Every operation of /api/schema/ fuzzed at length (every schemathesis phase, thousands of cases
 # per surface) against a real server; the suite runs the same test with a small budget.
 fuzz: install-dev
-	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} FUZZ_PHASES=examples,coverage,fuzzing,stateful \
-		$(BIN)/python -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider -s -o timeout=0 $(PYTEST_ARGS)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_TIMEOUT=0 \
+		$(BIN)/python -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider -s $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from plugins.models import (
     PluginVersion,
     Size,
 )
+from plugins.services.versions import SEMVER
 
 # --- output ----------------------------------------------------------------------------------
 
@@ -196,6 +197,11 @@ class CronStatusField(serializers.CharField):
     pass
 
 
+@extend_schema_field({"type": "string", "pattern": SEMVER.pattern, "maxLength": 100, "example": "1.0.0"})
+class SemverField(serializers.CharField):
+    pass
+
+
 @extend_schema_field({"type": "string", "nullable": True, "example": "0 3 * * *", "description": "Five cron fields"})
 class CronField(serializers.CharField):
     pass
@@ -220,7 +226,7 @@ class PropertiesField(serializers.JSONField):
 
 
 class VersionInput(serializers.Serializer):
-    version_id = serializers.CharField(max_length=100)
+    version_id = SemverField(max_length=100)
     build_tag = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     plugin_properties = PropertiesField()
 

@@ -160,8 +160,9 @@ class V1AutoSchema(SurfaceAutoSchema):
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         if direction == "response" and status_code.startswith("2") and not self._paginated(serializer):
-            for content in response.get("content", {}).values():
-                content["schema"] = envelope_schema(content["schema"])
+            for media_type, content in response.get("content", {}).items():
+                if "json" in media_type:  # text and file answers are sent as they are
+                    content["schema"] = envelope_schema(content["schema"])
         return response
 
     def _paginated(self, serializer) -> bool:

@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from batchplatform.services import create_api_token
+from tests import workers
 from tests.conftest import PASSWORD
 from tests.factories import MemberFactory, OrganisationFactory
 from tests.harness import free_port
 from tests.processes import ROOT
-from tests.workers import test_database_url, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +66,7 @@ parameters = { "query.long-polling" = 0 }
 def server(transactional_db, tmp_path):
     """uvicorn serving the ASGI application (long-poll consumers included) on the test database."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": workers.test_database_url(), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log:
@@ -80,7 +80,7 @@ def server(transactional_db, tmp_path):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(f"{base}/healthz") or process.poll() is not None, 60, "the server")
+        workers.wait_for(lambda: _answers(f"{base}/healthz") or process.poll() is not None, 60, "the server")
         assert process.poll() is None, log_path.read_text()
         yield base, log_path
     finally:
@@ -104,8 +104,8 @@ def _schemathesis(config, url: str, surface: str, report) -> list[str]:
     ]
 
 
-# About two minutes on an idle 2-core machine; the margin is for a busy one.
-@pytest.mark.timeout(600)
+# About two minutes on an idle 2-core machine; the margin is for a busy one (`make fuzz`: none).
+@pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "600")))
 def test_every_operation_answers_as_the_document_says(server, tmp_path):
     base, server_log = server
     member = MemberFactory(username="fuzzer", organisation=OrganisationFactory(slug="fuzz"))
