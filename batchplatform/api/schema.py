@@ -6,6 +6,8 @@ declares only its own bodies and status codes; `response_links` adds OpenAPI lin
 response to the operations its ids open, which drf-spectacular has no helper for.
 """
 
+import copy
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -77,7 +79,9 @@ class SurfaceAutoSchema(AutoSchema):
         component = ResolvedComponent(
             name=self.error_component_name,
             type=ResolvedComponent.SCHEMA,
-            schema=self.error_schema,
+            # A copy: drf-spectacular's enum hook rewrites component schemas in place, and the
+            # next document generated would refer to an enum component it never registered.
+            schema=copy.deepcopy(self.error_schema),
             object=self.error_component_name,
         )
         self.registry.register_on_missing(component)

@@ -26,6 +26,12 @@ def test_every_v1_answer_is_described_in_its_envelope(client, db):
                     assert status["enum"] == [expected], (method, path, code)
 
 
+def test_the_document_is_the_same_each_time_it_is_generated(client, db):
+    first, second = _document(client), _document(client)
+    assert first == second
+    assert "EnvelopeErrorEnum" in second["components"]["schemas"]
+
+
 def test_a_v1_page_carries_its_paging_fields(v1):
     answer = v1.get("/v1/plugins", {"max_results": 1})
     assert_documented(answer)
