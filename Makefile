@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint fuzz install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every operation of /api/schema/ fuzzed at length (every schemathesis phase, thousands of cases
+# per surface) against a real server; the suite runs the same test with a small budget.
+fuzz: install-dev
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_TIMEOUT=0 \
+		$(BIN)/python -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider -s $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

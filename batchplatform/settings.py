@@ -173,11 +173,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Integration batches (/v1), request batches (/ecc/v1) and file batches (/solutions).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The project's routes and descriptions of those served outside DRF (long-polls).
+    "SERVE_URLCONF": "batchplatform.schema_urls",
     # Served from our own static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SizeEnum": "plugins.models.Size"},
+    "ENUM_NAME_OVERRIDES": {
+        "SizeEnum": "plugins.models.Size",
+        # The /v1 envelope's status (batchplatform.api.v1.V1AutoSchema).
+        "EnvelopeOkEnum": ["ok"],
+        "EnvelopeErrorEnum": ["error"],
+    },
     # Schema warnings are checked by the test suite (manage.py spectacular --fail-on-warn), not
     # at every deploy check.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,

@@ -1,9 +1,20 @@
 """Input and output shapes of the /v1 plugin resources (reference/integration-batch-api.md)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from batchplatform.api.v1 import EpochMillisField, IdField, epoch_ms
-from plugins.models import Execution, IntegrationBatchInstance, Plugin, PluginProperty, PluginVersion
+from plugins.models import (
+    CronStatus,
+    Execution,
+    IntegrationBatchInstance,
+    Plugin,
+    PluginProperty,
+    PluginType,
+    PluginVersion,
+    Size,
+)
+from plugins.services.versions import SEMVER
 
 # --- output ----------------------------------------------------------------------------------
 
@@ -11,7 +22,7 @@ from plugins.models import Execution, IntegrationBatchInstance, Plugin, PluginPr
 class PluginSerializer(serializers.ModelSerializer):
     id = IdField(read_only=True)
     organisation_id = IdField(read_only=True)
-    current_version_id = IdField(read_only=True)
+    current_version_id = IdField(read_only=True, allow_null=True)
     creation_ts = EpochMillisField(source="created_at", read_only=True)
 
     class Meta:
@@ -78,8 +89,8 @@ class InstanceSerializer(serializers.ModelSerializer):
     version_value = serializers.CharField(source="version.version_id")
     creation_ts = EpochMillisField(source="created_at")
     last_modified_ts = EpochMillisField(source="updated_at")
-    created_by = IdField(source="created_by_id")
-    last_modified_by = IdField(source="last_modified_by_id")
+    created_by = IdField(source="created_by_id", allow_null=True)
+    last_modified_by = IdField(source="last_modified_by_id", allow_null=True)
     is_periodic = serializers.BooleanField()
     # Additions to the seed's shape (optional on input): how the platform schedules the cron.
     next_tick_ts = EpochMillisField(source="next_tick_at", read_only=True)
@@ -115,10 +126,10 @@ class InstanceSerializer(serializers.ModelSerializer):
 class ExecutionSerializer(serializers.ModelSerializer):
     id = IdField(read_only=True)
     organisation_id = IdField(read_only=True)
-    user_id = IdField(read_only=True)
+    user_id = IdField(read_only=True, allow_null=True)
     creation_date = EpochMillisField(source="created_at")
-    start_date = EpochMillisField()
-    end_date = EpochMillisField()
+    start_date = EpochMillisField(allow_null=True)
+    end_date = EpochMillisField(allow_null=True)
     duration = serializers.SerializerMethodField()
     parameters = serializers.SerializerMethodField()
     external_model_id = IdField(source="instance_id")
@@ -169,12 +180,44 @@ class ExecutionSerializer(serializers.ModelSerializer):
 
 SIZE_CHOICES = ["LOW", "MEDIUM", "LARGE", "EXTRA_LARGE"]
 
+# Fields the services check (for messages that name the rule), described as the services accept them.
+
+
+@extend_schema_field(serializers.ChoiceField(choices=PluginType.choices))
+class PluginTypeField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z0-9._-]{1,200}$"})
+class ArtifactField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(serializers.ChoiceField(choices=Size.choices))
+class SizeField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(serializers.ChoiceField(choices=CronStatus.choices, allow_null=True))
+class CronStatusField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": SEMVER.pattern, "maxLength": 100, "example": "1.0.0"})
+class SemverField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "nullable": True, "example": "0 3 * * *", "description": "Five cron fields"})
+class CronField(serializers.CharField):
+    pass
+
 
 class PluginInput(serializers.Serializer):
     organisation_id = serializers.CharField(required=False, allow_null=True)
-    plugin_type = serializers.CharField(max_length=40)
-    group_id = serializers.CharField(max_length=200)
-    artifact_id = serializers.CharField(max_length=200)
+    plugin_type = PluginTypeField(max_length=40)
+    group_id = ArtifactField(max_length=200)
+    artifact_id = ArtifactField(max_length=200)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -183,11 +226,15 @@ class PluginUpdateInput(serializers.Serializer):
     current_version_id = serializers.CharField(required=False)
 
 
+@extend_schema_field(PropertySerializer(many=True))
+class PropertiesField(serializers.JSONField):
+    """Checked property by property in the service, for messages that name the property."""
+
+
 class VersionInput(serializers.Serializer):
-    version_id = serializers.CharField(max_length=100)
+    version_id = SemverField(max_length=100)
     build_tag = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    # Checked property by property in the service, for messages that name the property.
-    plugin_properties = serializers.JSONField()
+    plugin_properties = PropertiesField()
 
 
 class ArchiveInput(serializers.Serializer):
@@ -203,11 +250,11 @@ class InstanceInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     archived = serializers.BooleanField(required=False, default=False)
     # Checked by the service (a clear message says what is wrong with a cron).
-    cron = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
-    cron_status = serializers.CharField(max_length=20, required=False, allow_null=True, default=None)
-    ram_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
-    cpu_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
-    disk_size = serializers.CharField(required=False, allow_blank=True, default="LOW")
+    cron = CronField(max_length=200, required=False, allow_null=True, default=None)
+    cron_status = CronStatusField(max_length=20, required=False, allow_null=True, default=None)
+    ram_size = SizeField(required=False, allow_blank=True, default="LOW")
+    cpu_size = SizeField(required=False, allow_blank=True, default="LOW")
+    disk_size = SizeField(required=False, allow_blank=True, default="LOW")
     # Not in the seed: optional, checked by the service.
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
     overlap_policy = serializers.CharField(max_length=10, required=False, default="FORBID")
@@ -221,11 +268,11 @@ class InstanceUpdateInput(InstanceInput):
     artifact_id = serializers.CharField(max_length=200, required=False)
     name = serializers.CharField(max_length=200, required=False)
     archived = serializers.BooleanField(required=False)
-    cron = serializers.CharField(max_length=200, required=False, allow_null=True)
-    cron_status = serializers.CharField(max_length=20, required=False, allow_null=True)
-    ram_size = serializers.CharField(required=False, allow_blank=True)
-    cpu_size = serializers.CharField(required=False, allow_blank=True)
-    disk_size = serializers.CharField(required=False, allow_blank=True)
+    cron = CronField(max_length=200, required=False, allow_null=True)
+    cron_status = CronStatusField(max_length=20, required=False, allow_null=True)
+    ram_size = SizeField(required=False, allow_blank=True)
+    cpu_size = SizeField(required=False, allow_blank=True)
+    disk_size = SizeField(required=False, allow_blank=True)
     timezone = serializers.CharField(max_length=64, required=False)
     overlap_policy = serializers.CharField(max_length=10, required=False)
     starting_deadline_seconds = serializers.IntegerField(required=False, allow_null=True)

@@ -3,12 +3,13 @@
 from django.http import Http404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from batchplatform.api.schema import link, response_links
 from batchplatform.api.v1 import V1ViewMixin
 from batchplatform.tenancy import resolve_organisation
 from plugins import selectors, services
@@ -29,6 +30,19 @@ from plugins.serializers import (
     VersionInput,
     VersionSerializer,
 )
+
+# Query parameter of every organisation-wide listing (V1View.listing).
+ORGANISATION_FILTER = OpenApiParameter("organisation_id", str, description="Only this organisation's objects")
+# Runtime expressions of the links: ids as the created object's envelope carries them.
+PLUGIN_ID = "$response.body#/data/id"
+VERSION = {"plugin_id": "$response.body#/data/plugin_id", "version_ref": "$response.body#/data/version_id"}
+INSTANCE_ID = "$response.body#/data/id"
+# Every version declares these two (plugins.services.versions).
+MANDATORY_PROPERTIES = [
+    {"technical_name": name, "value": {"value": name}, "property_type": "STRING", "origin": "PLUGIN_STATIC"}
+    for name in ("provider", "name")
+]
+EXECUTION = {"instance_id": "$response.body#/data/external_model_id", "execution_id": "$response.body#/data/id"}
 
 
 def parsed(serializer_class, request, **kwargs) -> dict:
@@ -55,11 +69,22 @@ class PluginList(V1View):
     def get_queryset(self):
         return selectors.plugins_for(self.request).order_by("id")
 
-    @extend_schema(operation_id="v1_plugins_list")
+    @extend_schema(
+        operation_id="v1_plugins_list", parameters=[ORGANISATION_FILTER], responses=PluginSerializer(many=True)
+    )
     def get(self, request):
         return self.listing(self.get_queryset(), PluginSerializer)
 
-    @extend_schema(request=PluginInput)
+    @extend_schema(request=PluginInput, responses={201: PluginSerializer})
+    @response_links(
+        201,
+        GetPlugin=link("v1_plugins_retrieve", plugin_id=PLUGIN_ID),
+        UpdatePlugin=link("v1_plugins_update", plugin_id=PLUGIN_ID),
+        ListVersions=link("v1_plugins_versions_list", plugin_id=PLUGIN_ID),
+        CreateVersion=link(
+            "v1_plugins_versions_create", request_body={"plugin_properties": MANDATORY_PROPERTIES}, plugin_id=PLUGIN_ID
+        ),
+    )
     def post(self, request):
         data = parsed(PluginInput, request)
         organisation = resolve_organisation(request, data.pop("organisation_id", None))
@@ -81,16 +106,36 @@ class PluginDetail(V1View):
 
 
 class VersionList(V1View):
+    filter_backends = []  # nothing to filter by
     serializer_class = VersionSerializer
 
-    @extend_schema(operation_id="v1_plugins_versions_list")
+    @extend_schema(operation_id="v1_plugins_versions_list", responses=VersionSerializer(many=True))
     def get(self, request, plugin_id):
         plugin = selectors.plugin_for(request, plugin_id)
         versions = plugin.versions.select_related("plugin").prefetch_related("properties").order_by("id")
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
 
-    @extend_schema(request=VersionInput)
+    @extend_schema(request=VersionInput, responses={201: VersionSerializer})
+    @response_links(
+        201,
+        GetVersion=link("v1_plugins_versions_retrieve", **VERSION),
+        GetVersionProperties=link("v1_plugins_versions_properties_list", **VERSION),
+        UploadCode=link("v1_plugins_versions_archive_update", **VERSION),
+        ArchiveVersion=link("v1_plugins_versions_archived_create", **VERSION),
+        DeleteVersion=link("v1_plugins_versions_destroy", **VERSION),
+        CreateInstance=link(
+            "v1_integration_batch_instances_create",
+            request_body={
+                "group_id": "$response.body#/data/group_id",
+                "artifact_id": "$response.body#/data/artifact_id",
+                "version_id": "$response.body#/data/version_id",
+                # A non-periodic instance: schedules are fuzzed on their own.
+                "cron": None,
+                "cron_status": None,
+            },
+        ),
+    )
     def post(self, request, plugin_id):
         plugin = selectors.plugin_for(request, plugin_id)
         version = services.create_version(plugin=plugin, **parsed(VersionInput, request))
@@ -119,9 +164,11 @@ class VersionArchiveFlag(V1View):
 
 
 class VersionProperties(V1View):
+    filter_backends = []  # nothing to filter by
     serializer_class = PropertySerializer
     pagination_class = None
 
+    @extend_schema(operation_id="v1_plugins_versions_properties_list", responses=PropertySerializer(many=True))
     def get(self, request, plugin_id, version_ref):
         version = selectors.version_for(request, plugin_id, version_ref)
         return Response(PropertySerializer(version.properties.all(), many=True).data)
@@ -148,11 +195,25 @@ class InstanceList(V1View):
     def get_queryset(self):
         return selectors.instances_for(self.request).order_by("id")
 
-    @extend_schema(operation_id="v1_integration_batch_instances_list")
+    @extend_schema(
+        operation_id="v1_integration_batch_instances_list",
+        parameters=[ORGANISATION_FILTER],
+        responses=InstanceSerializer(many=True),
+    )
     def get(self, request):
         return self.listing(self.get_queryset(), InstanceSerializer)
 
-    @extend_schema(request=InstanceInput)
+    @extend_schema(request=InstanceInput, responses={201: InstanceSerializer})
+    @response_links(
+        201,
+        GetInstance=link("v1_integration_batch_instances_retrieve", instance_id=INSTANCE_ID),
+        UpdateInstance=link("v1_integration_batch_instances_update", instance_id=INSTANCE_ID),
+        DeleteInstance=link("v1_integration_batch_instances_destroy", instance_id=INSTANCE_ID),
+        GetInstanceProperties=link("v1_integration_batch_instances_properties_list", instance_id=INSTANCE_ID),
+        SetInstanceProperty=link("v1_integration_batch_instances_property_update", instance_id=INSTANCE_ID),
+        ListExecutions=link("v1_integration_batch_instances_executions_list", instance_id=INSTANCE_ID),
+        CreateExecution=link("v1_integration_batch_instances_executions_create", instance_id=INSTANCE_ID),
+    )
     def post(self, request):
         data = parsed(InstanceInput, request)
         organisation = resolve_organisation(request, data.pop("organisation_id", None))
@@ -176,15 +237,30 @@ class InstanceDetail(V1View):
         instance = services.update_instance(instance=instance, user=request.user, **data)
         return Response(InstanceSerializer(instance).data)
 
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "InstanceDeleted",
+                {
+                    "id": serializers.CharField(),
+                    "outcome": serializers.CharField(help_text="deleted, or archived when it has executions"),
+                },
+            )
+        }
+    )
     def delete(self, request, instance_id):
         outcome = services.delete_instance(instance=selectors.instance_for(request, instance_id))
         return Response({"id": str(instance_id), "outcome": outcome})
 
 
 class InstanceProperties(V1View):
+    filter_backends = []  # nothing to filter by
     serializer_class = PropertySerializer
     pagination_class = None
 
+    @extend_schema(
+        operation_id="v1_integration_batch_instances_properties_list", responses=PropertySerializer(many=True)
+    )
     def get(self, request, instance_id):
         return Response(services.instance_properties(selectors.instance_for(request, instance_id)))
 
@@ -192,7 +268,7 @@ class InstanceProperties(V1View):
 class InstanceProperty(V1View):
     serializer_class = PropertySerializer
 
-    @extend_schema(request=PropertyValueInput)
+    @extend_schema(operation_id="v1_integration_batch_instances_property_update", request=PropertyValueInput)
     def put(self, request, instance_id, technical_name):
         instance = selectors.instance_for(request, instance_id)
         data = parsed(PropertyValueInput, request)
@@ -207,12 +283,22 @@ class ExecutionList(V1View):
     def get_queryset(self):
         return selectors.executions_for(self.request).order_by("-id")
 
-    @extend_schema(operation_id="v1_integration_batch_instances_executions_list")
+    @extend_schema(
+        operation_id="v1_integration_batch_instances_executions_list",
+        parameters=[ORGANISATION_FILTER],
+        responses=ExecutionSerializer(many=True),
+    )
     def get(self, request, instance_id):
         instance = selectors.instance_for(request, instance_id)
         return self.listing(self.get_queryset().filter(instance=instance), ExecutionSerializer)
 
-    @extend_schema(request=ExecutionInput)
+    @extend_schema(request=ExecutionInput, responses={201: ExecutionSerializer})
+    @response_links(
+        201,
+        GetExecution=link("v1_integration_batch_instances_executions_retrieve", **EXECUTION),
+        UpdateExecution=link("v1_integration_batch_instances_executions_update", **EXECUTION),
+        DeleteExecution=link("v1_integration_batch_instances_executions_destroy", **EXECUTION),
+    )
     def post(self, request, instance_id):
         instance = selectors.instance_for(request, instance_id)
         parameters = parsed(ExecutionInput, request).get("parameters", {})
@@ -252,5 +338,10 @@ class OrganisationExecutionList(V1View):
     def get_queryset(self):
         return selectors.executions_for(self.request).order_by("-id")
 
+    @extend_schema(
+        operation_id="v1_organisation_executions_list",
+        parameters=[ORGANISATION_FILTER],
+        responses=ExecutionSerializer(many=True),
+    )
     def get(self, request):
         return self.listing(self.get_queryset(), ExecutionSerializer)

@@ -15,6 +15,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from batchplatform.api.errors import ApiError
+from batchplatform.api.schema import SurfaceAutoSchema
 from batchplatform.authentication import RawTokenAuthentication, SessionAuthentication
 
 
@@ -55,22 +56,17 @@ class FirstResultPagination(BasePagination):
         )
 
     def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "properties": {
-                "status": {"type": "string", "example": "ok"},
-                "data": schema,
-                "count": {"type": "integer"},
-                "total": {"type": "integer"},
-                "first_result": {"type": "integer"},
-                "max_results": {"type": "integer"},
-            },
-        }
+        envelope = envelope_schema(schema)
+        paging = ["count", "total", "first_result", "max_results"]
+        envelope["properties"].update({name: {"type": "integer", "minimum": 0} for name in paging})
+        envelope["required"] += paging
+        return envelope
 
     def get_schema_operation_parameters(self, view):
+        first, most = self.max_first_result, self.max_max_results
         return [
-            {"name": "first_result", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
-            {"name": "max_results", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "first_result", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": first}},
+            {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": most}},
         ]
 
 
@@ -136,7 +132,47 @@ class TolerantJSONParser(StrictJSONParser):
             raise ParseError(f"JSON parse error - {strict_error}") from None
 
 
+def envelope_schema(data_schema: dict) -> dict:
+    return {
+        "type": "object",
+        "required": ["status", "data"],
+        "properties": {"status": {"type": "string", "enum": ["ok"]}, "data": data_schema},
+    }
+
+
+class V1AutoSchema(SurfaceAutoSchema):
+    """Every /v1 body as it is sent: wrapped in the envelope (pages by the paginator), and the
+    envelope's errors."""
+
+    error_component_name = "V1Error"
+    error_schema = {
+        "type": "object",
+        "required": ["status", "error", "error_code", "error_id"],
+        "properties": {
+            "status": {"type": "string", "enum": ["error"]},
+            "error": {"type": "string", "description": "A message for a person"},
+            "error_code": {"type": "string", "description": "A code for a program, e.g. VALIDATION_ERROR"},
+            "error_id": {"type": "string", "description": "Quote it when reporting the error"},
+            "details": {"description": "Per-field messages, when the input was invalid"},
+        },
+    }
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        if direction == "response" and status_code.startswith("2") and not self._paginated(serializer):
+            for media_type, content in response.get("content", {}).items():
+                if "json" in media_type:  # text and file answers are sent as they are
+                    content["schema"] = envelope_schema(content["schema"])
+        return response
+
+    def _paginated(self, serializer) -> bool:
+        """Whether drf-spectacular let the paginator write this body (already an envelope)."""
+        serializer = getattr(serializer, "response", serializer)  # an OpenApiResponse
+        return self._get_paginator() is not None and self._is_list_view(serializer if serializer else None)
+
+
 class V1ViewMixin:
+    schema = V1AutoSchema()
     authentication_classes = [RawTokenAuthentication, SessionAuthentication]
     parser_classes = [TolerantJSONParser, FormParser, MultiPartParser]
     renderer_classes = [EnvelopeRenderer, BrowsableAPIRenderer]
