@@ -20,7 +20,9 @@ def test_every_v1_answer_is_described_in_its_envelope(client, db):
             continue
         for method, operation in operations.items():
             for code, response in operation["responses"].items():
-                for content in response.get("content", {}).values():
+                for media_type, content in response.get("content", {}).items():
+                    if media_type != "application/json":
+                        continue  # a log's text or an artifact's bytes come as they are
                     status = _resolved(document, _resolved(document, content["schema"])["properties"]["status"])
                     expected = "ok" if code.startswith("2") else "error"
                     assert status["enum"] == [expected], (method, path, code)
