@@ -1,8 +1,9 @@
 """Bad input gets a clear error in the surface's own format, never a 500."""
 
-import psycopg
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
+
+from tests.database import end_the_connection_from_the_server
 
 pytestmark = pytest.mark.urls("tests.core.urls")
 
@@ -88,14 +89,7 @@ def test_an_organisation_id_too_large_for_the_database_is_a_404(v1):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_database_connection_is_a_503_with_retry_after_and_the_next_request_reconnects(ecc):
-    # What a PostgreSQL restart does to a pooled connection: the server ends it from its side.
-    connection.ensure_connection()
-    params = connection.get_connection_params()
-    params.pop("pool", None)
-    params.pop("context", None)
-    params.pop("cursor_factory", None)
-    with psycopg.connect(**params, autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    end_the_connection_from_the_server()
     ecc.raise_request_exception = False
 
     response = ecc.get("/ecc/v1/subscriptions")
