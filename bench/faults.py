@@ -31,9 +31,11 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -156,6 +158,40 @@ async def probe(base_url: str, password: str, run: Run, stop: asyncio.Event) -> 
         while not stop.is_set():
             await send(client, run, "GET", "/ecc/v1/subscriptions", params={"limit": 1})
             await asyncio.sleep(PROBE_INTERVAL)
+
+
+# --- a network element, for the http provisioner ---------------------------------------------
+
+
+class NetworkElement:
+    """Answers every order 200 after `delay` seconds, on loopback, and counts what it was sent:
+    an order sent twice carries the same Idempotency-Key, so the element can tell."""
+
+    def __init__(self, delay: float):
+        self.keys: Counter = Counter()
+        element = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(delay)
+                element.keys[self.headers["Idempotency-Key"]] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/orders"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # --- the faults ------------------------------------------------------------------------------
@@ -313,6 +349,17 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
                 CHANNEL_LAYER_URL=f"{redis_url}/2",
                 SECRET_KEY="bench-faults-" + os.urandom(24).hex(),
             )
+            element = None
+            if args.provisioner == "http":
+                element = NetworkElement(args.element_delay)
+                stack.callback(element.close)
+                # No retries inside a task: a lost answer is the sweep's, after the lease.
+                env.update(
+                    ECC_PROVISIONER="http",
+                    ECC_PROVISIONER_URL=element.url,
+                    ECC_PROVISIONER_TIMEOUT="5",
+                    ECC_PROVISIONER_RETRIES="0",
+                )
             print(f"[{scenario}] migrating and seeding {args.batches * args.size} subscriptions ...", flush=True)
             password = prepare_data(env, args.batches * args.size)
             base_url, described = start_servers("postgres", env, processes, args)
@@ -336,6 +383,12 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
             run.all_final = time.monotonic()
             run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name)) for _, name in run.kills)
             figures = count(database, args, run)
+            if element is not None:
+                sent = {int(key.removeprefix("order-")) for key in element.keys}
+                figures["orders sent to the network element"] = len(sent)
+                figures["of which sent again (same Idempotency-Key)"] = sum(1 for n in element.keys.values() if n > 1)
+                completed = database.scalar("SELECT count(*) FROM batches_order WHERE status = 'COMPLETED'")
+                figures["**orders completed, never sent**"] = max(0, completed - len(sent))
             described = [line for line in described if not line.startswith("no beat")]
             described += [
                 "celery beat (DatabaseScheduler): `ecc-sweep` every 30 s re-wakes what is older than 20 s",
@@ -360,6 +413,13 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
     lines = [
         f"- {args.batches} batches x {args.size} requests, paced over {args.duration:.0f} s by {args.clients} "
         f"clients (Idempotency-Key per batch, sent again until 202) and one reading client; seed {args.seed}",
+        f"- ECC_PROVISIONER={args.provisioner}"
+        + (
+            f" (a loopback network element answering 200 after {args.element_delay * 1000:.0f} ms; "
+            "timeout 5 s, no retries in the task)"
+            if args.provisioner == "http"
+            else " (the default: a batch's turns carried out in bulk in one transaction)"
+        ),
         *(f"- {line}" for line in results[0][2]),
         "",
         f"| | {header} |",
@@ -418,6 +478,8 @@ def parse_args():
     parser.add_argument("--worker-nice", type=int, default=10, help="niceness of workers and beat")
     parser.add_argument("--worker-concurrency", type=int, default=1, help="each")
     parser.add_argument("--retry-budget", type=float, default=120, help="seconds a batch is sent again")
+    parser.add_argument("--provisioner", choices=["local", "http"], default="local", help="ECC_PROVISIONER")
+    parser.add_argument("--element-delay", type=float, default=0.01, help="the network element's answer time (http)")
     parser.add_argument("--logs", help="a directory to keep every process's log in")
     parser.add_argument("--timeout", type=float, default=300, help="seconds of sweep window, at most")
     args = parser.parse_args()
