@@ -231,7 +231,8 @@ def unfinished_tasks(log: str) -> int:
 
 async def inject_faults(run: Run, workers: Workers, postgres: Postgres, args, rng: random.Random) -> None:
     async def kills():
-        for moment in sorted(rng.uniform(0, args.duration) for _ in range(args.kills)):
+        count = 0 if run.scenario == "none" else args.kills
+        for moment in sorted(rng.uniform(0, args.duration) for _ in range(count)):
             await asyncio.sleep(max(0.0, run.started + moment - time.monotonic()))
             number = rng.randint(1, args.workers)
             name = await asyncio.to_thread(workers.kill_and_restart, number)
@@ -437,7 +438,11 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
         [f"{r.postgres_back - r.postgres_down:.1f}" if r.postgres_down else "-" for r in runs],
     )
     row("load (s)", [f"{r.load_done - r.started:.1f}" for r in runs])
-    row("**time to recover** (last fault -> all final, s)", [f"{r.all_final - r.last_fault:.1f}" for r in runs])
+    row("all final after (s, from the first batch)", [f"{r.all_final - r.started:.1f}" for r in runs])
+    row(
+        "**time to recover** (last fault -> all final, s)",
+        [f"{r.all_final - r.last_fault:.1f}" if r.scenario != "none" else "-" for r in runs],
+    )
     for phase in ("all", "before", "during", "after"):
         cells = []
         for run in runs:
@@ -458,6 +463,8 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
 
 
 def scenario_title(run: Run, args) -> str:
+    if run.scenario == "none":
+        return "no fault (baseline)"
     if run.scenario == "kills":
         return f"{args.kills} worker kills"
     return f"{args.kills} worker kills + PostgreSQL restart ({args.postgres_restart_mode})"
@@ -465,7 +472,9 @@ def scenario_title(run: Run, args) -> str:
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=["kills", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--scenario", choices=["kills", "postgres", "both", "none"], default="both", help="none: no fault, a baseline"
+    )
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--size", type=int, default=100, help="requests per batch (at most 100)")
     parser.add_argument("--duration", type=float, default=60, help="seconds over which batches are sent")
@@ -504,6 +513,8 @@ def main() -> int:
                 results.append(run_scenario(scenario, args))
             except BenchError as error:
                 print(f"[{scenario}] aborted: {error}", file=sys.stderr, flush=True)
+                if results:
+                    print(report(results, args))
                 return 1
     except KeyboardInterrupt:
         print("interrupted; servers stopped and temporary directories removed", file=sys.stderr)
