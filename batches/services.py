@@ -704,26 +704,19 @@ def get_batch(*, organisation: Organisation, batch_id) -> Batch:
 IDEMPOTENCY_ACCEPTING_TIMEOUT = timedelta(minutes=5)
 
 
-def claim_idempotency_key(*, organisation: Organisation, key: str, body: bytes) -> IdempotencyKey | None:
-    """None: go ahead (the key is now ours). A row with a response: replay it. Conflict (409)
-    while the first request is still being accepted; Invalid (422) for the same key with
-    another body."""
-    fingerprint = request_fingerprint(body)
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(organisation=organisation, key=key, body_sha256=fingerprint)
-        return None
-    except IntegrityError:
-        pass
+def _first_answer(*, organisation: Organisation, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """The committed answer for this key, if any. Invalid (422) for the same key with another
+    body; Conflict (409) for a key left without an answer (rows from before the key committed
+    with its batch), until it is old enough to be taken over."""
     existing = IdempotencyKey.objects.filter(organisation=organisation, key=key).first()
-    if existing is None:  # the first request failed and let go of the key meanwhile
-        return claim_idempotency_key(organisation=organisation, key=key, body=body)
+    if existing is None:
+        return None
     if existing.body_sha256 != fingerprint:
         raise _Unprocessable("This Idempotency-Key was used with another body")
     if existing.response_status is None:
         if timezone.now() - existing.created_at > IDEMPOTENCY_ACCEPTING_TIMEOUT:
-            existing.delete()  # the first attempt died while accepting
-            return claim_idempotency_key(organisation=organisation, key=key, body=body)
+            existing.delete()
+            return None
         raise Conflict("A request with this Idempotency-Key is still being accepted", "IDEMPOTENCY_IN_PROGRESS")
     return existing
 
@@ -733,25 +726,36 @@ class _Unprocessable(Invalid):
     default_code = "IDEMPOTENCY_KEY_REUSED"
 
 
+class _KeyTaken(Exception):
+    """Another request with the same key committed first."""
+
+
 def submit_batch_once(*, organisation: Organisation, payload, key: str | None, body: bytes, render) -> tuple[int, dict]:
     """(status, answer) of a batch submission, the answer being render(batch); with an
-    Idempotency-Key, the first answer again for the same key and body (see
-    claim_idempotency_key for the refusals)."""
+    Idempotency-Key, the first answer again for the same key and body (see _first_answer for
+    the refusals)."""
     if not key:
         return 202, render(submit_batch(organisation=organisation, payload=payload))
     if len(key) > 200:
         raise Invalid("Idempotency-Key is at most 200 characters")
-    first = claim_idempotency_key(organisation=organisation, key=key, body=body)
+    fingerprint = request_fingerprint(body)
+    first = _first_answer(organisation=organisation, key=key, fingerprint=fingerprint)
     if first is not None:
         return first.response_status, first.response
     try:
-        # The batch and the answer the key replays commit together, or neither does.
+        # The key, the batch and the answer commit together, or none does: a submission cut
+        # short (the database restarted, the web process killed) leaves the key free for the
+        # client's retry (bench/faults.py). A concurrent request with the same key waits on the
+        # unique index until this one ends, then replays its answer.
         with transaction.atomic():
+            try:
+                IdempotencyKey.objects.create(organisation=organisation, key=key, body_sha256=fingerprint)
+            except IntegrityError:
+                raise _KeyTaken from None
             answer = render(submit_batch(organisation=organisation, payload=payload))
             record_idempotent_response(organisation=organisation, key=key, status=202, response=answer)
-    except Exception:
-        release_idempotency_key(organisation=organisation, key=key)
-        raise
+    except _KeyTaken:
+        return submit_batch_once(organisation=organisation, payload=payload, key=key, body=body, render=render)
     return 202, answer
 
 
@@ -759,10 +763,6 @@ def record_idempotent_response(*, organisation: Organisation, key: str, status: 
     IdempotencyKey.objects.filter(organisation=organisation, key=key).update(
         response_status=status, response=json.loads(json.dumps(response, default=str))
     )
-
-
-def release_idempotency_key(*, organisation: Organisation, key: str) -> None:
-    IdempotencyKey.objects.filter(organisation=organisation, key=key, response_status__isnull=True).delete()
 
 
 # --- housekeeping ----------------------------------------------------------------------------

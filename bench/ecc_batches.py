@@ -104,6 +104,16 @@ class Processes:
                 last = next((line for line in reversed(lines) if "Error: " in line), lines[-1] if lines else "")
                 raise BenchError(f"{name} exited with {process.returncode} ({last.strip()})\n{log[-3000:]}")
 
+    def kill(self, name: str) -> None:
+        """SIGKILL to the process group (the main process and its children), as a crash would;
+        the process is forgotten, so check_alive no longer counts it."""
+        for entry in list(self.running):
+            if entry[0] == name:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(entry[1].pid, signal.SIGKILL)
+                entry[1].wait(timeout=30)
+                self.running.remove(entry)
+
     def stop_all(self) -> None:
         for _name, process in reversed(self.running):
             if process.poll() is None:
@@ -150,7 +160,30 @@ def as_postgres_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+@dataclass
+class Postgres:
+    """A private cluster: its URL, and pg_ctl on its data directory (bench/faults.py restarts it)."""
+
+    url: str
+    data: Path
+    options: str
+    log: Path
+
+    def pg_ctl(self, *args: str) -> subprocess.CompletedProcess:
+        command = [postgres_bin("pg_ctl"), "-D", str(self.data), *args]
+        return subprocess.run(as_postgres_user(command), capture_output=True, text=True, check=False)
+
+    def restart(self, mode: str = "fast") -> None:
+        result = self.pg_ctl("-o", self.options, "-l", str(self.log), "-m", mode, "-w", "restart")
+        if result.returncode:
+            raise BenchError(f"pg_ctl restart failed: {result.stdout}{result.stderr}")
+
+
 def start_postgres(stack: contextlib.ExitStack) -> str:
+    return start_postgres_cluster(stack).url
+
+
+def start_postgres_cluster(stack: contextlib.ExitStack) -> Postgres:
     """A private cluster with the default durability (fsync on, synchronous_commit on)."""
     base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     stack.callback(shutil.rmtree, base, ignore_errors=True)
@@ -168,7 +201,7 @@ def start_postgres(stack: contextlib.ExitStack) -> str:
     stack.callback(subprocess.run, stop, capture_output=True, check=False)
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as connection:
         connection.execute("CREATE DATABASE batchplatform")
-    return f"postgres://postgres@127.0.0.1:{port}/batchplatform"
+    return Postgres(f"postgres://postgres@127.0.0.1:{port}/batchplatform", data, options, base / "log")
 
 
 def start_redis(processes: Processes) -> str:
@@ -280,16 +313,12 @@ def start_servers(mode: str, env: dict, processes: Processes, args) -> tuple[str
     uvicorn = [sys.executable, "-m", "uvicorn", "batchplatform.asgi:application"]
     uvicorn += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"]
     processes.start("web", [*uvicorn, "--workers", str(web_workers)], env)
-    # Workers run niced, as runplatform starts them: on a shared machine the web answers first.
-    celery = ["nice", "-n", str(args.worker_nice), sys.executable, "-m", "celery", "-A", "batchplatform", "worker"]
-    celery += ["-Q", "default,batches", "--loglevel", "INFO"]
     if mode == "embedded":
         worker_layout = [args.embedded_concurrency]
     else:
         worker_layout = [args.worker_concurrency] * args.workers
     for number, concurrency in enumerate(worker_layout, start=1):
-        command = [*celery, "--concurrency", str(concurrency), "--hostname", f"bench{number}@%h"]
-        processes.start(f"worker{number}", command, env)
+        processes.start(f"worker{number}", worker_command(args, concurrency, number), env)
     base_url = f"http://127.0.0.1:{port}"
     for number in range(1, len(worker_layout) + 1):
         wait_until(lambda n=number: worker_ready(processes, f"worker{n}"), 120, f"celery worker {number}")
@@ -301,6 +330,13 @@ def start_servers(mode: str, env: dict, processes: Processes, args) -> tuple[str
         "no beat (the sweeper only re-wakes lost work)",
     ]
     return base_url, described
+
+
+def worker_command(args, concurrency: int, number: int) -> list[str]:
+    # Workers run niced, as runplatform starts them: on a shared machine the web answers first.
+    celery = ["nice", "-n", str(args.worker_nice), sys.executable, "-m", "celery", "-A", "batchplatform", "worker"]
+    celery += ["-Q", "default,batches", "--loglevel", "INFO"]
+    return [*celery, "--concurrency", str(concurrency), "--hostname", f"bench{number}@%h"]
 
 
 def worker_ready(processes: Processes, name: str) -> bool:

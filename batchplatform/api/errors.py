@@ -8,6 +8,7 @@ import logging
 import uuid
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -31,7 +32,11 @@ ERROR_CODES = {
     422: "UNPROCESSABLE_ENTITY",
     429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
+# A lost database connection (a restart, a fail-over) is worth a retry, not a 500: the pool
+# replaces the connection on the next request (bench/faults.py).
+DATABASE_RETRY_AFTER = 5
 
 
 class ApiError(exceptions.APIException):
@@ -114,6 +119,10 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = ApiError(413, "Request body too large.")
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc)
+        exc = ApiError(503, "The database is unavailable; try again shortly.")
+        exc.wait = DATABASE_RETRY_AFTER
     if not isinstance(exc, exceptions.APIException):
         return None  # a crash: Django's handler500 answers in the surface's format
     message, details = _message_and_details(exc.detail)

@@ -1,8 +1,10 @@
 import pytest
+from django.db import connection
 
 from batches.models import Batch, BatchRequest, Order, Subscription
 from batchplatform.models import Event
 from tests.batches.conftest import assigned
+from tests.database import end_the_connection_from_the_server, outside_connection
 
 # The seed's example request, as written.
 SEED_BATCH = {
@@ -274,6 +276,42 @@ def test_a_key_still_being_accepted_is_a_409(ecc, organisation, subscriptions):
 def test_a_refused_batch_releases_its_idempotency_key(ecc, subscriptions):
     assert submit(ecc, {"requests": []}, HTTP_IDEMPOTENCY_KEY="k-3").status_code == 400
     assert submit(ecc, SEED_BATCH, HTTP_IDEMPOTENCY_KEY="k-3").status_code == 202
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idempotency_key_commits_only_with_its_batch_so_a_cut_submission_can_be_sent_again(
+    organisation, subscriptions
+):
+    """A submission cut short (PostgreSQL restarted, the web process killed) leaves no key
+    behind that would refuse the client's retry for minutes."""
+    import json
+
+    from django.db import OperationalError
+
+    from batches import services
+    from batches.models import IdempotencyKey
+    from batches.serializers import batch_data
+
+    seen_from_outside = []
+
+    def render_then_lose_the_database(batch):
+        with outside_connection() as other:  # what another web process sees meanwhile
+            seen_from_outside.append(other.execute("SELECT count(*) FROM batches_idempotencykey").fetchone()[0])
+        end_the_connection_from_the_server()
+        return batch_data(batch)
+
+    body = json.dumps(SEED_BATCH).encode()
+    submission = {"organisation": organisation, "payload": SEED_BATCH, "key": "k-cut", "body": body}
+    with pytest.raises(OperationalError):
+        services.submit_batch_once(**submission, render=render_then_lose_the_database)
+    connection.close()  # as Django does with a broken connection at the end of a request
+
+    assert seen_from_outside == [0]
+    assert not IdempotencyKey.objects.exists() and not Batch.objects.exists()
+    status, answer = services.submit_batch_once(**submission, render=batch_data)
+    assert status == 202
+    assert services.submit_batch_once(**submission, render=batch_data) == (202, answer)
+    assert Batch.objects.count() == 1
 
 
 def test_a_request_waits_for_another_orders_end_then_goes_on(ecc, subscriptions, eager):

@@ -1,6 +1,9 @@
 """Bad input gets a clear error in the surface's own format, never a 500."""
 
 import pytest
+from django.db import close_old_connections
+
+from tests.database import end_the_connection_from_the_server
 
 pytestmark = pytest.mark.urls("tests.core.urls")
 
@@ -82,3 +85,19 @@ def test_ids_too_large_for_the_database_are_a_404(v1, ecc, path):
 
 def test_an_organisation_id_too_large_for_the_database_is_a_404(v1):
     assert_v1_error(v1.get("/v1/plugins", {"organisation_id": "9" * 40}), 404, "NOT_FOUND")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_connection_is_a_503_with_retry_after_and_the_next_request_reconnects(ecc):
+    end_the_connection_from_the_server()
+    ecc.raise_request_exception = False
+
+    response = ecc.get("/ecc/v1/subscriptions")
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "SERVICE_UNAVAILABLE"
+    assert response["Retry-After"] == "5"
+    # At the end of a request Django hands an unusable connection back (the pool drops it);
+    # the test client skips that signal, so do what it does.
+    close_old_connections()
+    assert ecc.get("/ecc/v1/subscriptions").status_code == 200
