@@ -32,13 +32,14 @@ import json
 import random
 import re
 import sys
+import tempfile
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 GENERATOR_VERSION = 1  # bump when the bytes change, so cached batches are regenerated
-DEFAULT_DIRECTORY = Path("/tmp/batchplatform-bench")
+DEFAULT_DIRECTORY = Path(tempfile.gettempdir()) / "batchplatform-bench"
 DELIMITERS = {"csv": ",", "psv": "|", "tsv": "\t", "txt": ","}
 SIZES = {"10MB": 10 * 10**6, "100MB": 100 * 10**6, "1GB": 10**9}
 CHUNK_ROWS = 5000
@@ -63,7 +64,13 @@ INSURED_HEADER = [
     "non_zero_claim_count_3",
     "underwriter",
 ]
-CLASS_HEADER = ["original_policy_term_number", "term_effective_date", "state_code", "class_code", "payroll_amount_initial"]
+CLASS_HEADER = [
+    "original_policy_term_number",
+    "term_effective_date",
+    "state_code",
+    "class_code",
+    "payroll_amount_initial",
+]
 
 STATES = (
     "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO "
@@ -189,12 +196,12 @@ def _estimate_policies(fmt: str, seed: int, target_bytes: int) -> int:
     return max(1, round(target_bytes / (sample / SAMPLE_POLICIES)))
 
 
-def _malformed_at(count: int, rows: int) -> dict[int, int]:
+def _malformed_at(count: int, rows: int, kinds: int) -> dict[int, int]:
     """Row indexes (0-based, data rows) that are malformed, spread evenly, mapped to their kind."""
     if rows < 10 or count <= 0:
         return {}
     step = rows // (count + 1)
-    return {step * (n + 1): n % 3 for n in range(count)}
+    return {step * (n + 1): n % kinds for n in range(count)}
 
 
 def write_batch(
@@ -204,9 +211,15 @@ def write_batch(
     fmt: str = "csv",
     seed: int = 1,
     malformed_rows: int = 5,
+    bad_quotes: bool = True,
     compresslevel: int = 6,
 ) -> BatchInfo:
-    """Write a zip with `insured.<fmt>` and `class.<fmt>` members totalling about `target_bytes`."""
+    """Write a zip with `insured.<fmt>` and `class.<fmt>` members totalling about `target_bytes`.
+
+    `bad_quotes=False` leaves out the malformed rows with text after a closing quote (polars cannot
+    read a file that has one), keeping those with a wrong field count.
+    """
+    kinds = 3 if bad_quotes else 2
     if fmt not in DELIMITERS:
         raise ValueError(f"format must be one of {sorted(DELIMITERS)}, not {fmt!r}")
     started = time.monotonic()
@@ -221,7 +234,7 @@ def write_batch(
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as archive:
         # One member open at a time (zipfile's rule), so insured rows are all written first; the
         # class rows then walk the same policy indexes with their own random stream.
-        broken = _malformed_at(malformed_rows, policies)
+        broken = _malformed_at(malformed_rows, policies, kinds)
         rng = random.Random(seed)
         with archive.open(insured.name, "w", force_zip64=True) as member:
             insured.bytes += member.write((join(INSURED_HEADER) + "\n").encode())
@@ -239,13 +252,14 @@ def write_batch(
 
         rng = random.Random(seed + 1_000_003)
         estimated_class_rows = policies * 3
-        broken = _malformed_at(malformed_rows, estimated_class_rows)
+        broken = _malformed_at(malformed_rows, estimated_class_rows, kinds)
         with archive.open(klass.name, "w", force_zip64=True) as member:
             klass.bytes += member.write((join(CLASS_HEADER) + "\n").encode())
             for start in range(0, policies, CHUNK_ROWS):
                 lines = []
                 for index in range(start, min(start + CHUNK_ROWS, policies)):
-                    for row in rows.classes(rng, index):
+                    for fields in rows.classes(rng, index):
+                        row = fields
                         if klass.rows % ORPHAN_EVERY == ORPHAN_EVERY - 1:
                             row[0] = policy_number(policies + klass.rows)  # no insured row has it
                             orphans += 1
@@ -279,18 +293,18 @@ def parse_size(text: str) -> int:
 
 
 def ensure_batch(
-    directory: Path = DEFAULT_DIRECTORY, *, target_bytes: int, fmt: str = "csv", seed: int = 1
+    directory: Path = DEFAULT_DIRECTORY, *, target_bytes: int, fmt: str = "csv", seed: int = 1, bad_quotes: bool = True
 ) -> BatchInfo:
     """The batch with these parameters, generated unless an earlier run left it in `directory`."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"batch-{target_bytes}-{fmt}-seed{seed}-v{GENERATOR_VERSION}"
+    stem = f"batch-{target_bytes}-{fmt}-seed{seed}{'' if bad_quotes else '-quoted'}-v{GENERATOR_VERSION}"
     path, info_path = directory / f"{stem}.zip", directory / f"{stem}.json"
     if path.exists() and info_path.exists():
         saved = json.loads(info_path.read_text())
         saved["members"] = [MemberInfo(**member) for member in saved["members"]]
         return BatchInfo(**saved)
-    info = write_batch(path, target_bytes=target_bytes, fmt=fmt, seed=seed)
+    info = write_batch(path, target_bytes=target_bytes, fmt=fmt, seed=seed, bad_quotes=bad_quotes)
     info_path.write_text(json.dumps(asdict(info), indent=1))
     return info
 
@@ -300,9 +314,12 @@ def main() -> None:
     parser.add_argument("--size", default="10MB", help="uncompressed size of all members: 10MB, 100MB, 1GB, ...")
     parser.add_argument("--format", default="csv", choices=sorted(DELIMITERS))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-bad-quotes", action="store_true", help="malformed rows only by field count")
     parser.add_argument("--out", type=Path, default=DEFAULT_DIRECTORY, help=f"folder (default {DEFAULT_DIRECTORY})")
     args = parser.parse_args()
-    info = ensure_batch(args.out, target_bytes=parse_size(args.size), fmt=args.format, seed=args.seed)
+    info = ensure_batch(
+        args.out, target_bytes=parse_size(args.size), fmt=args.format, seed=args.seed, bad_quotes=not args.no_bad_quotes
+    )
     print(json.dumps({**asdict(info), "bytes": info.bytes}, indent=1))
 
 
