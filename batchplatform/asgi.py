@@ -11,10 +11,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from batchplatform.routing import websocket_urlpatterns  # noqa: E402
+from profiling.asgi import limit_uploads  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": limit_uploads(django_asgi_app),  # refuses an oversized zip while it streams
         "websocket": AllowedHostsOriginValidator(
             SessionMiddlewareStack(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

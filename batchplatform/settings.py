@@ -300,3 +300,15 @@ CELERY_BEAT_SCHEDULE = {
     # Re-wakes work whose message was lost (a worker killed mid-task): the rows say what is left.
     "ecc-sweep": {"task": "batches.tasks.sweep", "schedule": 30.0},
 }
+
+# --- File batches (profiling, /solutions): upload limits, the profiler's bounds, its queue.
+PROFILING_MAX_UPLOAD_BYTES = env_int("PROFILING_MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024)
+PROFILING_MAX_MEMBERS = env_int("PROFILING_MAX_MEMBERS", 100, minimum=1)
+PROFILING_MAX_UNCOMPRESSED_BYTES = env_int("PROFILING_MAX_UNCOMPRESSED_BYTES", 20 * 1024**3, minimum=1024)
+PROFILING_MAX_COMPRESSION_RATIO = env_float("PROFILING_MAX_COMPRESSION_RATIO", 200.0)
+PROFILING_MEMORY_LIMIT = env_str("PROFILING_MEMORY_LIMIT", "256MB")
+PROFILING_THREADS = env_int("PROFILING_THREADS", 2, minimum=1)
+# A full profile not finished by then is taken as lost with its worker and run again.
+PROFILING_LEASE_SECONDS = env_int("PROFILING_LEASE_SECONDS", 1800, minimum=5)
+CELERY_TASK_ROUTES["profiling.tasks.profile_batch_task"] = {"queue": "profiling"}
+CELERY_BEAT_SCHEDULE["profiling-sweep"] = {"task": "profiling.tasks.sweep", "schedule": 60.0}

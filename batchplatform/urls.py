@@ -16,6 +16,7 @@ urlpatterns = [
     path("v1/connected_user", views.ConnectedUserView.as_view(), name="connected-user"),
     path("v1/", include("plugins.urls")),
     path("ecc/v1/", include("batches.urls")),
+    path("solutions/", include("profiling.urls")),
 ]
 
 handler400 = "batchplatform.api.errors.handler400"
