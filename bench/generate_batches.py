@@ -212,6 +212,7 @@ def write_batch(
     seed: int = 1,
     malformed_rows: int = 5,
     bad_quotes: bool = True,
+    orphan_every: int = ORPHAN_EVERY,
     compresslevel: int = 6,
 ) -> BatchInfo:
     """Write a zip with `insured.<fmt>` and `class.<fmt>` members totalling about `target_bytes`.
@@ -260,7 +261,7 @@ def write_batch(
                 for index in range(start, min(start + CHUNK_ROWS, policies)):
                     for fields in rows.classes(rng, index):
                         row = fields
-                        if klass.rows % ORPHAN_EVERY == ORPHAN_EVERY - 1:
+                        if klass.rows % orphan_every == orphan_every - 1:
                             row[0] = policy_number(policies + klass.rows)  # no insured row has it
                             orphans += 1
                         if klass.rows in broken:

@@ -9,6 +9,8 @@ machine to itself as far as this bench goes; the table gives:
 
 - seconds: the engine's own time, from opening the zip to the result (the interpreter's start and
   imports excluded), and the throughput it makes: uncompressed bytes of all members / seconds;
+- CPU seconds: user + system time of the child's threads (from wait4), a figure that does not
+  depend on what else the machine runs (on a shared 2-core machine the wall time does);
 - peak memory: the child's maximum resident set size (ru_maxrss from wait4), the whole process;
 - rows: the data rows the engine counted (ours must match the generator's count).
 
@@ -55,6 +57,7 @@ class Run:
     seconds: float | None = None
     wall: float | None = None
     peak_mb: float | None = None
+    cpu: float | None = None
     rows: int | None = None
     note: str = ""
 
@@ -63,8 +66,8 @@ class Run:
         return self.bytes / MB / self.seconds if self.seconds else None
 
 
-def run_engine(python: str, engine: str, batch: str, timeout: float) -> tuple[dict | None, float, float, str]:
-    """(result, wall seconds, peak RSS in MB, error) of one engine in a child process."""
+def run_engine(python: str, engine: str, batch: str, timeout: float) -> tuple[dict | None, float, float, float, str]:
+    """(result, wall seconds, peak RSS in MB, CPU seconds, error) of one engine in a child process."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as output:
         output_path = output.name
     try:
@@ -80,20 +83,29 @@ def run_engine(python: str, engine: str, batch: str, timeout: float) -> tuple[di
             if time.perf_counter() > deadline:
                 child.kill()
                 pid, status, usage = os.wait4(child.pid, 0)
-                return None, time.perf_counter() - started, usage.ru_maxrss / 1024, f"timed out after {timeout:.0f}s"
+                cpu = usage.ru_utime + usage.ru_stime
+                return (
+                    None,
+                    time.perf_counter() - started,
+                    usage.ru_maxrss / 1024,
+                    cpu,
+                    f"timed out after {timeout:.0f}s",
+                )
             time.sleep(0.05)
         wall = time.perf_counter() - started
         peak = usage.ru_maxrss / 1024  # KiB on Linux
+        # User + system time of all its threads: what the run costs, whatever else the machine runs.
+        cpu = usage.ru_utime + usage.ru_stime
         child.returncode = os.waitstatus_to_exitcode(status)
         stdout, stderr = child.stdout.read().decode(), child.stderr.read().decode()
         child.stdout.close()
         child.stderr.close()
         if child.returncode:
             lines = [line for line in stderr.splitlines() if line.strip()]
-            return None, wall, peak, f"exit {child.returncode}: {(lines or ['?'])[-1][:200]}"
+            return None, wall, peak, cpu, f"exit {child.returncode}: {(lines or ['?'])[-1][:200]}"
         timing = json.loads(stdout.strip().splitlines()[-1])
         result = json.loads(Path(output_path).read_text())
-        return {"seconds": timing["seconds"], "result": result}, wall, peak, ""
+        return {"seconds": timing["seconds"], "result": result}, wall, peak, cpu, ""
     finally:
         Path(output_path).unlink(missing_ok=True)
 
@@ -187,7 +199,7 @@ def main() -> None:  # noqa: PLR0915 -- the bench's one sequence, read top to bo
                     print(f"  {engine:18} {run.note}", flush=True)
                     continue
             python = sys.executable if engine in OURS else args.peer_python
-            outcome, run.wall, run.peak_mb, error = run_engine(python, engine, info.path, args.timeout)
+            outcome, run.wall, run.peak_mb, run.cpu, error = run_engine(python, engine, info.path, args.timeout)
             if error:
                 run.note = error
             else:
@@ -198,17 +210,21 @@ def main() -> None:  # noqa: PLR0915 -- the bench's one sequence, read top to bo
                 peaks[engine] = (info.bytes, run.peak_mb)
             rate = f"{run.mb_s:7.1f} MB/s" if run.mb_s else "      - MB/s"
             seconds = f"{run.seconds:8.2f} s" if run.seconds is not None else "       - s"
-            print(f"  {engine:18} {seconds} {rate} peak {run.peak_mb:7.0f} MB  {run.note}", flush=True)
+            print(
+                f"  {engine:18} {seconds} {rate} cpu {run.cpu:7.1f} s peak {run.peak_mb:7.0f} MB  {run.note}",
+                flush=True,
+            )
     print(f"# load average after: {load_average()}")
 
-    print("\n| size | engine | seconds | MB/s | peak RSS (MB) | rows | note |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("\n| size | engine | seconds | MB/s | CPU s (whole process) | peak RSS (MB) | rows | note |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for run in runs:
         seconds = f"{run.seconds:.2f}" if run.seconds is not None else "-"
         rate = f"{run.mb_s:.1f}" if run.mb_s and run.engine != "ours-preliminary" else "-"
         peak = f"{run.peak_mb:.0f}" if run.peak_mb else "-"
         rows = f"{run.rows}" if run.rows is not None else "-"
-        print(f"| {run.size} | {run.engine} | {seconds} | {rate} | {peak} | {rows} | {run.note} |")
+        cpu = f"{run.cpu:.1f}" if run.cpu is not None else "-"
+        print(f"| {run.size} | {run.engine} | {seconds} | {rate} | {cpu} | {peak} | {rows} | {run.note} |")
 
     print()
     for run in runs:
