@@ -111,7 +111,7 @@ def run_engine(python: str, engine: str, batch: str, timeout: float) -> tuple[di
 
 
 def rows_of(engine: str, result: dict) -> int | None:
-    if engine == "ours":
+    if engine in {"ours", "ours-isal"}:
         return result.get("rowCount")
     if engine == "ours-preliminary":
         return sum(member.get("rowEstimate") or 0 for member in result.get("members", []))
@@ -205,7 +205,7 @@ def main() -> None:  # noqa: PLR0915 -- the bench's one sequence, read top to bo
             else:
                 run.seconds = outcome["seconds"]
                 run.rows = rows_of(engine, outcome["result"])
-                if engine == "ours" and run.rows != expected_rows:
+                if engine in {"ours", "ours-isal"} and run.rows != expected_rows:
                     run.note = f"rows {run.rows} != generated {expected_rows}"
                 peaks[engine] = (info.bytes, run.peak_mb)
             rate = f"{run.mb_s:7.1f} MB/s" if run.mb_s else "      - MB/s"
