@@ -1,6 +1,6 @@
 from django.urls import path
 
-from batches import events_api, views
+from batches import views
 from batchplatform import converters  # noqa: F401  (registers <id:...>)
 
 urlpatterns = [
@@ -12,5 +12,4 @@ urlpatterns = [
     path("orders/<id:order_id>", views.OrderDetail.as_view()),
     path("batches", views.BatchList.as_view()),
     path("batches/<str:batch_id>", views.BatchDetail.as_view()),
-    path("events/<str:event_type>", events_api.events_view),
 ]

@@ -1,28 +1,22 @@
 """The event log: rows first, then an announcement that only wakes waiters sooner.
 
-publish_event() writes the row inside the caller's transaction and announces it after commit.
-wait_for_events() reads the table by cursor, so a client that reconnects with its cursor misses
-nothing, whether or not an announcement reached this process.
+publish_event() writes the row inside the caller's transaction and announces it after commit,
+with the event's own fields, so that the notification hub of each web process
+(batchplatform.hub) answers its waiters without reading the table. wait_for_events() waits in
+that hub; a client that reconnects with its cursor misses nothing, whether or not an
+announcement reached this process.
 """
 
-import asyncio
+import json
 import logging
-import re
-import time
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 
 from batchplatform.models import Event, EventCounter, Organisation
 
 logger = logging.getLogger(__name__)
-_GROUP_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
-
-
-def event_group(organisation_id: int, stream: str) -> str:
-    return f"events.{organisation_id}.{_GROUP_UNSAFE.sub('-', stream)}"[:99]
 
 
 def publish_event(*, organisation: Organisation, stream: str, name: str, attributes=None, payload=None) -> Event:
@@ -50,21 +44,45 @@ def publish_events(*, organisation: Organisation, stream: str, events: list[tupl
             )
             for offset, (name, attributes, payload) in enumerate(events)
         )
-    last = rows[-1]
-    transaction.on_commit(lambda: announce_event(last))
+    transaction.on_commit(lambda: announce_events(rows))
     return rows
 
 
+# Every web process's hub listens on this one group: one subscription per process, not per client.
+HUB_GROUP = "events.hub"
+# An announcement bigger than this carries sequence numbers only; the hubs read the rows.
+MAX_ANNOUNCED_BYTES = 256 * 1024
+
+
+def announcement_of(rows: list[Event]) -> dict:
+    """The message that tells every hub about consecutive events of one (organisation, stream)."""
+    events = [[row.pk, row.sequence, row.name, row.attributes, row.payload] for row in rows]
+    message = {
+        "type": "events.published",
+        "organisation": rows[0].organisation_id,
+        "stream": rows[0].stream,
+        "first": rows[0].sequence,
+        "last": rows[-1].sequence,
+        "events": events,
+    }
+    if len(json.dumps(events, separators=(",", ":"))) > MAX_ANNOUNCED_BYTES:
+        message["events"] = None
+    return message
+
+
 def announce_event(event: Event) -> None:
+    announce_events([event])
+
+
+def announce_events(rows: list[Event]) -> None:
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not rows:
         return
-    message = {"type": "event.published", "stream": event.stream, "sequence": event.sequence}
     try:
-        async_to_sync(layer.group_send)(event_group(event.organisation_id, event.stream), message)
+        async_to_sync(layer.group_send)(HUB_GROUP, announcement_of(rows))
     except Exception:
-        # The row is committed; waiters will find it on their next read of the table.
-        logger.warning("could not announce event %s", event.pk, exc_info=True)
+        # The row is committed; a hub finds it when the next announcement shows a gap, or on reconnect.
+        logger.warning("could not announce events %s..%s", rows[0].pk, rows[-1].pk, exc_info=True)
 
 
 def select_events(*, organisation_id: int, stream: str, after: int = 0, filters=None, limit: int = 100):
@@ -77,49 +95,20 @@ def select_events(*, organisation_id: int, stream: str, after: int = 0, filters=
     return list(queryset.order_by("sequence")[:limit])
 
 
-def _select_events_closing_connection(**kwargs):
-    # Called from a thread pool of an async view: do not leave a connection open in it forever.
-    close_old_connections()
-    try:
-        return select_events(**kwargs)
-    finally:
-        close_old_connections()
-
-
 async def wait_for_events(
     *, organisation_id: int, stream: str, after: int = 0, filters=None, timeout: float = 30.0, limit: int = 100
 ) -> list[Event]:
     """Matching events after the cursor: at once if there are some, else as soon as one is written
-    (announced, or found by re-reading the table), else [] after `timeout` seconds."""
-    read = sync_to_async(_select_events_closing_connection, thread_sensitive=False)
-    query = {"organisation_id": organisation_id, "stream": stream, "after": after, "filters": filters, "limit": limit}
-    events = await read(**query)
-    if events or timeout <= 0:
-        return events
+    (announced to this process's hub, or found by its reader of the table), else [] after `timeout`
+    seconds. Holds no thread and no database connection while it waits."""
+    from batchplatform.hub import Subscription, get_hub
 
-    layer = get_channel_layer()
-    channel = group = None
-    if layer is not None:
-        channel = await layer.new_channel()
-        group = event_group(organisation_id, stream)
-        await layer.group_add(group, channel)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            # Read after subscribing: an event committed in between is not missed.
-            events = await read(**query)
-            remaining = deadline - time.monotonic()
-            if events or remaining <= 0:
-                return events
-            wait = min(settings.EVENTS_POLL_INTERVAL, remaining)
-            if channel is None:
-                await asyncio.sleep(wait)
-                continue
-            try:
-                await asyncio.wait_for(layer.receive(channel), timeout=wait)
-            except TimeoutError:
-                pass
-    finally:
-        if channel is not None:
-            # Leave the group, or the pub/sub layer keeps a subscription per finished wait.
-            await layer.group_discard(group, channel)
+    subscription = Subscription(
+        organisation_id=organisation_id,
+        stream=stream,
+        filters=dict(filters or {}),
+        after=after,
+        timeout=timeout,
+        limit=limit,
+    )
+    return await get_hub().wait(subscription)

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from profiling import subscriptions
 from profiling.api import views
 
 # `version` is a path segment clients choose (5, 1, or the word version in the seed's examples).
+# GET /solutions/longpoll/subscribe is served by a long-poll consumer (profiling/routing.py).
 urlpatterns = [
     path("batch/<str:version>/profile", views.ProfileUpload.as_view(), name="profile-upload"),
     path(
@@ -11,5 +11,4 @@ urlpatterns = [
         views.ProfileDetail.as_view(),
         name="profile-detail",
     ),
-    path("longpoll/subscribe", subscriptions.subscribe_view, name="longpoll-subscribe"),
 ]

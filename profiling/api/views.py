@@ -40,6 +40,7 @@ class ProfileUpload(SolutionsView):
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body: the zip streams to a temporary file with a size limit.
         request.upload_handlers = [LimitedTemporaryFileUploadHandler(request)]
+        _declare_length_of_chunked_body(request)
         return super().initialize_request(request, *args, **kwargs)
 
     def post(self, request, version):
@@ -57,6 +58,23 @@ class ProfileUpload(SolutionsView):
         if wants_json(request):
             return JsonResponse({"batchKey": str(batch.batch_key), "status": batch.status})
         return HttpResponse(str(batch.batch_key), content_type="text/plain; charset=utf-8")
+
+
+def _declare_length_of_chunked_body(request) -> None:
+    """A chunked upload (curl -T, streaming clients) has no Content-Length, and Django's multipart
+    parser reads nothing without one. Under ASGI the body is already spooled (limit_uploads
+    counted it on the way in): its size is the length."""
+    if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+        return
+    body = getattr(request, "_stream", None)
+    if body is None or not hasattr(body, "seek") or not hasattr(body, "tell"):
+        return
+    try:
+        body.seek(0, 2)
+        request.META["CONTENT_LENGTH"] = str(body.tell())
+        body.seek(0)
+    except (OSError, ValueError):
+        return  # not a file we can measure (WSGI's stream): Django answers as it would
 
 
 class ProfileDetail(SolutionsView):

@@ -1,25 +1,44 @@
-"""GET /ecc/v1/events/{event-type}: cursor paging by ETag, long-polling woken by the event log's announcements.
+"""GET /ecc/v1/events/{event-type}: cursor paging by ETag, long-polling and SSE woken by the event hub.
 
-Every test is transactional: the view reads the event table from worker threads, which cannot see
-rows of a test transaction that was never committed.
+Requests go through the ASGI application (tests/asgi.py), as uvicorn sends them: the route is a
+long-poll consumer served before Django. Every test is transactional: the consumer reads the event
+table from worker threads, which cannot see rows of a test transaction that was never committed.
 """
 
 import asyncio
+import json
 import threading
 import time
 
 import pytest
-from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
-from django.test import AsyncClient, Client
+from django.test import Client
 
-from batchplatform.events import event_group, publish_event
+from batchplatform.events import HUB_GROUP, publish_event
+from batchplatform.hub import get_hub
+from tests.asgi import AsgiClient, Call, asgi_request
 from tests.conftest import PASSWORD, _basic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/ecc/v1/events/"
+
+
+@pytest.fixture
+def client():
+    return AsgiClient()
+
+
+@pytest.fixture
+def ecc(member):
+    return AsgiClient(headers={"Authorization": _basic(member.username, PASSWORD)})
+
+
+@pytest.fixture
+def ecc_stranger(stranger):
+    return AsgiClient(headers={"Authorization": _basic(stranger.username, PASSWORD)})
 
 
 def publish(organisation, n=1, stream="ecc.order", **payload):
@@ -31,14 +50,20 @@ def publish(organisation, n=1, stream="ecc.order", **payload):
     ]
 
 
+def publish_and_close(organisation, n=1, **payload):
+    try:
+        return publish(organisation, n, **payload)
+    finally:
+        connection.close()
+
+
 def sequences(response):
     return [event["sequence-number"] for event in response.json()["events"]]
 
 
 async def async_get(user, path, data=None, headers=None):
-    # Per request: AsyncClient(headers=...) turns Authorization into an `http-authorization` header.
     headers = {"Authorization": _basic(user.username, PASSWORD), **(headers or {})}
-    return await AsyncClient().get(path, data, headers=headers)
+    return await asgi_request("GET", path, data, headers)
 
 
 def test_credentials_are_required(client, member):
@@ -53,15 +78,16 @@ def test_credentials_are_required(client, member):
 
 def test_a_session_user_is_accepted(member, organisation):
     publish(organisation, 2)
-    client = Client()
-    client.force_login(member)
+    django_client = Client()
+    django_client.force_login(member)
+    client = AsgiClient(cookies={"sessionid": django_client.cookies["sessionid"].value})
     response = client.get(URL + "order")
     assert response.status_code == 200
     assert sequences(response) == [1, 2]
 
 
 def test_a_user_with_no_organisation_gets_404(staff):
-    response = Client().get(URL + "order", headers={"Authorization": _basic(staff.username, PASSWORD)})
+    response = AsgiClient().get(URL + "order", headers={"Authorization": _basic(staff.username, PASSWORD)})
     assert response.status_code == 404
 
 
@@ -218,61 +244,142 @@ def test_a_long_poll_with_nothing_new_is_304_with_the_same_etag(member, organisa
     assert (response.status_code, response["ETag"]) == (304, '"order-2"')
 
 
-def test_a_waiting_long_poll_holds_no_database_connection(member, organisation, settings):
-    settings.EVENTS_POLL_INTERVAL = 600
+def count_connections():
+    try:
+        with connection.cursor() as cursor:
+            # Clients only: an autovacuum worker may come and go on a freshly migrated database.
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND backend_type = 'client backend'"
+            )
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
 
-    def count_connections():
-        try:
-            with connection.cursor() as cursor:
-                # Clients only: an autovacuum worker may come and go on a freshly migrated database.
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND backend_type = 'client backend'"
-                )
-                return cursor.fetchone()[0]
-        finally:
-            connection.close()
 
-    # Counted from a pool thread (its own connection counts both times, then closes), so that the
-    # request's thread stays free for the request.
+def test_waiting_long_polls_hold_no_thread_and_no_database_connection(member, organisation):
+    # Counted from a pool thread (its own connection counts both times, then closes).
     connections = sync_to_async(count_connections, thread_sensitive=False)
-
-    async def request_in_its_own_thread_context():
-        # As Django's ASGIHandler does: the request's sync code gets a thread of its own, whose
-        # connection would count here if the view left one open.
-        async with ThreadSensitiveContext():
-            return await async_get(member, URL + "order", {"long-polling": 60})
+    headers = {"Authorization": _basic(member.username, PASSWORD)}
 
     async def measure():
-        before = await connections()
-        poll = asyncio.create_task(request_in_its_own_thread_context())
-        await asyncio.sleep(1)
-        during = await connections()
-        assert not poll.done()
-        poll.cancel()
-        await asyncio.gather(poll, return_exceptions=True)
-        return before, during
+        threads_before = threading.active_count()
+        calls = [Call("GET", URL + "order", {"long-polling": 60}, headers) for _ in range(50)]
+        hub = get_hub()
+        while hub.waiters < 50 or any(waiter.catching_up for waiter in _waiters(hub)):
+            await asyncio.sleep(0.05)
+        during, threads_during = await connections(), threading.active_count()
+        assert not any(call.task.done() for call in calls)
+        for call in calls:
+            call.hang_up()
+        await asyncio.gather(*(call.task for call in calls))
+        await hub.settled()
+        # After they left: the same open connections (the process's pool keeps its idle ones).
+        after = await connections()
+        return during, after, threads_before, threads_during
 
-    # asyncio.run, not async_to_sync: under async_to_sync all sync code would run in the test's thread.
-    before, during = asyncio.run(measure())
-    assert during == before
+    during, after, threads_before, threads_during = asyncio.run(measure())
+    assert during == after
+    # The catch-up reads ran in the loop's small thread pool; none was held by a waiting client.
+    assert threads_during - threads_before < 50
 
 
-def test_a_client_that_goes_away_leaves_no_group_subscription(member, organisation, settings):
-    settings.EVENTS_POLL_INTERVAL = 600
-    group = event_group(organisation.pk, "ecc.order")
+def _waiters(hub):
+    for stream in hub.streams.values():
+        yield from stream.unfiltered
+        for waiters in stream.index.values():
+            yield from waiters
 
-    async def disconnect():
-        # The pub/sub layer keeps one layer per event loop; its groups say who is subscribed.
+
+def test_clients_that_hang_up_leave_no_waiter_task_or_subscription(member, organisation):
+    headers = {"Authorization": _basic(member.username, PASSWORD)}
+    clients = 1000
+
+    async def hang_up():
+        # One answered poll first: the layer's own connection and reader task exist before counting.
+        await asgi_request("GET", URL + "batch", None, headers)
+        tasks_before = len(asyncio.all_tasks())
+        calls = [Call("GET", URL + "batch", {"long-polling": 120}, headers) for _ in range(clients)]
+        hub = get_hub()
+        while hub.waiters < clients or any(waiter.catching_up for waiter in _waiters(hub)):
+            await asyncio.sleep(0.05)
         layer = get_channel_layer()._get_layer()
-        poll = asyncio.create_task(async_get(member, URL + "order", {"long-polling": 60}))
-        await asyncio.sleep(1)
-        subscribed = layer._get_group_channel_name(group) in layer.groups
-        poll.cancel()  # what Django does to the view's task when the client disconnects
-        await asyncio.gather(poll, return_exceptions=True)
-        return subscribed, layer._get_group_channel_name(group) in layer.groups, poll.cancelled()
+        group = layer._get_group_channel_name(HUB_GROUP)
+        subscribed = len(layer.groups.get(group, ()))  # one channel: the hub's
+        for call in calls:
+            call.hang_up()
+        results = await asyncio.gather(*(call.task for call in calls), return_exceptions=True)
+        await hub.settled()
+        return {
+            "subscribed": subscribed,
+            "errors": [result for result in results if result is not None],
+            "answered": [call.status for call in calls if call.status is not None],
+            "waiters": hub.waiters,
+            "streams": len(hub.streams),
+            "running": hub.running,
+            "still_subscribed": group in layer.groups,
+            "layer_channels": len(layer.channels),
+            "tasks_left": len(asyncio.all_tasks()) - tasks_before,
+        }
 
-    subscribed, still_subscribed, cancelled = async_to_sync(disconnect)()
-    assert subscribed
-    assert not still_subscribed
-    assert cancelled
+    outcome = asyncio.run(hang_up())
+    assert outcome == {
+        "subscribed": 1,
+        "errors": [],
+        "answered": [],
+        "waiters": 0,
+        "streams": 0,
+        "running": False,
+        "still_subscribed": False,
+        "layer_channels": 0,
+        "tasks_left": 0,
+    }
+
+
+def test_an_event_stream_sends_events_as_they_come_and_resumes_from_last_event_id(member, organisation):
+    publish(organisation, 2)
+    headers = {"Authorization": _basic(member.username, PASSWORD), "Accept": "text/event-stream"}
+
+    async def stream(extra_headers, count, publish_after=None):
+        call = Call("GET", URL + "order", None, {**headers, **extra_headers})
+        await asyncio.wait_for(call.started.wait(), timeout=20)
+        text = ""
+        while _ids(text) < count:
+            chunk = await asyncio.wait_for(call.next_chunk(), timeout=20)
+            text += chunk.decode()
+            if publish_after is not None and _ids(text) == publish_after:
+                publish_after = None  # written while the stream is open
+                await sync_to_async(publish_and_close, thread_sensitive=False)(organisation, 1, batchid="b9")
+        call.hang_up()
+        await call.task
+        await get_hub().settled()
+        return call.status, {k.decode(): v.decode() for k, v in call.headers}, text
+
+    status, response_headers, text = asyncio.run(stream({}, 3, publish_after=2))
+    assert status == 200
+    assert response_headers["content-type"].startswith("text/event-stream")
+    messages = [block for block in text.split("\n\n") if block.startswith("id: ")]
+    assert [block.splitlines()[:2] for block in messages] == [
+        ["id: 1", "event: order"],
+        ["id: 2", "event: order"],
+        ["id: 3", "event: order"],
+    ]
+    assert json.loads(messages[2].splitlines()[2].removeprefix("data: ")) == {
+        "sequence-number": 3,
+        "i": 0,
+        "batchid": "b9",
+    }
+    # A browser that reconnects sends the last id it got: it gets what came after, only.
+    publish(organisation, 1)
+    _, _, text = asyncio.run(stream({"Last-Event-ID": "3"}, 1))
+    assert [line for line in text.splitlines() if line.startswith("id: ")] == ["id: 4"]
+
+
+def _ids(text: str) -> int:
+    return sum(line.startswith("id: ") for line in text.splitlines())
+
+
+def test_an_event_stream_refuses_a_caller_without_credentials(client):
+    response = client.get(URL + "order", headers={"Accept": "text/event-stream"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "AUTHENTICATION_FAILED"

@@ -2,11 +2,18 @@
 process (the web) still learns of an event another process (a worker) writes, by re-reading the
 event table."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
+from tests.e2e.test_make_run import Output, healthy, wait_until
+from tests.harness import free_port
 from tests.processes import ROOT, embedded_env, manage
 
 pytestmark = pytest.mark.e2e
@@ -46,3 +53,64 @@ def test_an_event_written_by_another_process_wakes_a_waiting_web_process(tmp_pat
     finally:
         waiter.kill()
     assert out.strip() == "got [(2, 'profileUpdatedEvent', {'rows': 3})]"
+
+
+def test_a_workers_event_wakes_a_long_poll_of_the_web_process(tmp_path):
+    """`make run`'s processes: the worker settles a batch and writes its event; the web process's
+    reader of the event table wakes the long-poll that waited for it."""
+    port = free_port()
+    env = embedded_env(tmp_path / "var", PORT=str(port), EVENTS_POLL_INTERVAL="0.1")
+    manage("migrate", "--noinput", env=env)
+    manage("createorganisation", "acme", env=env)
+    manage("createapiuser", "acme", "alice", "--password", "alice-password-1", env=env)
+    platform = subprocess.Popen(
+        [sys.executable, "manage.py", "runplatform", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = Output(platform.stdout)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: healthy(base), 120, "/healthz", output)
+        ecc = httpx.Client(base_url=f"{base}/ecc/v1", auth=("alice", "alice-password-1"), timeout=130)
+        assert ecc.get("/events/batch").headers["ETag"] == '"batch-0"'
+        with ThreadPoolExecutor(1) as pool:
+            poll = pool.submit(
+                ecc.get, "/events/batch", params={"long-polling": 120}, headers={"If-None-Match": '"batch-0"'}
+            )
+            time.sleep(1)  # for the request to reach the hub; the event cannot exist before the batch
+            assert not poll.done()
+            batch = ecc.post(
+                "/batches",
+                json={
+                    "type": "single",
+                    "requests": [
+                        {
+                            "method": "POST",
+                            "resource": "subscriptions",
+                            "body": {"msisdn": "46708421488", "iccid": "89461177710001700003"},
+                        }
+                    ],
+                },
+            )
+            assert batch.status_code == 202, batch.text
+            response = poll.result(timeout=60)  # far less than the long-poll's own 120 s
+        assert response.status_code == 200, response.text
+        [event] = response.json()["events"]
+        assert (event["batchid"], event["status"], event["sequence-number"]) == (
+            batch.json()["batchid"],
+            "COMPLETED",
+            1,
+        )
+        assert response.headers["ETag"] == '"batch-1"'
+    finally:
+        os.killpg(platform.pid, signal.SIGINT)
+        try:
+            platform.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(platform.pid, signal.SIGKILL)
+            raise

@@ -1,7 +1,8 @@
 """GET /solutions/longpoll/subscribe?filter=...: matching events now, or when one comes, or none.
 
-Transactional: the view reads the event table from worker threads, which cannot see the rows of
-a test transaction that was never committed.
+Through the ASGI application (the route is a long-poll consumer before Django). Transactional:
+the consumer reads the event table from worker threads, which cannot see the rows of a test
+transaction that was never committed.
 """
 
 import asyncio
@@ -11,9 +12,9 @@ import time
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
-from django.test import AsyncClient
 
 from batchplatform.events import publish_event
+from tests.asgi import AsgiClient, asgi_request
 from tests.conftest import PASSWORD, _basic
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,12 +28,17 @@ def publish(organisation, name="preliminaryProfile", key=KEY, stream="profiling"
     return publish_event(organisation=organisation, stream=stream, name=name, attributes=attributes)
 
 
-def subscribe(user, query: str, password=PASSWORD):
+def subscribe(user, query: str, password=PASSWORD, method="GET"):
     async def call():
         headers = {"Authorization": _basic(user.username, password)}
-        return await asyncio.wait_for(AsyncClient().get(f"{URL}?{query}", headers=headers), timeout=30)
+        return await asyncio.wait_for(asgi_request(method, f"{URL}", _query(query), headers), timeout=30)
 
     return async_to_sync(call)()
+
+
+def _query(query: str) -> dict:
+    pairs = [part.split("=", 1) for part in query.split("&") if part]
+    return {key: value for key, value in pairs}
 
 
 def names(response):
@@ -117,8 +123,14 @@ def test_malformed_parameters_are_a_400_in_text(member, query):
     assert response["Content-Type"].startswith("text/plain")
 
 
-def test_bad_credentials_are_a_403_and_a_wrong_method_a_405(member, client):
+def test_bad_credentials_are_a_403_and_a_wrong_method_a_405(member):
     assert subscribe(member, "timeout=0", password="wrong").status_code == 403
-    assert client.get(URL).status_code == 403
-    response = client.post(URL, headers={"Authorization": _basic(member.username, PASSWORD)})
-    assert response.status_code == 405
+    assert AsgiClient().get(URL).status_code == 403
+    assert AsgiClient(headers={"Authorization": "Basic not-base64!"}).get(URL).status_code == 403
+    assert subscribe(member, "timeout=0", method="POST").status_code == 405
+
+
+def test_errors_are_json_when_the_client_asks_for_json(member):
+    client = AsgiClient(headers={"Authorization": _basic(member.username, PASSWORD), "Accept": "application/json"})
+    response = client.get(URL, {"timeout": "999"})
+    assert (response.status_code, response.json()["status"]) == (400, 400)

@@ -1,0 +1,289 @@
+"""Long-poll (and Server-Sent Events) routes, served by a Channels consumer outside Django's stack.
+
+How an area declares a long-poll route
+--------------------------------------
+Subclass LongPollConsumer in the area (e.g. batches/events_api.py) and implement:
+
+- ``subscribe(request) -> Subscription`` -- SYNCHRONOUS: it runs once, on arrival, in one short
+  thread hop whose database connection is closed afterwards. Authenticate the caller there, in
+  the area's own way (``basic_credentials(request)``, ``session_user(request)``), parse the
+  request and return what to wait for: ``Subscription(organisation_id, stream, filters, after,
+  timeout, limit)``. Refuse with ``raise Refused(response)`` in the area's own format (401, 404,
+  405, 400 ...). Nothing here is special to any area.
+- ``render(request, subscription, events) -> Response`` -- the answer when matching events exist
+  (``events`` is never empty, at most ``limit`` long, in sequence order).
+- ``render_timeout(request, subscription) -> Response`` -- the answer when nothing came in time.
+- ``error_response(request, status, message) -> Response`` -- the area's error format, used for
+  an unexpected failure (500) so that no surface ever answers a bare traceback.
+- optionally ``event_stream = True`` and ``render_stream_event(event) -> (id, name, data)``:
+  a request with ``Accept: text/event-stream`` then gets an SSE stream on the same URL; its
+  subscription's ``after`` is the cursor to resume from (the area reads ``request.last_event_id``).
+
+``render*`` run on the event loop: they must not touch the database (everything they need is in
+the events, whose fields came with the announcement). Then route the consumer in the area's
+``routing.py`` (``http_urlpatterns = [path("solutions/longpoll/subscribe", MyConsumer.as_asgi())]``),
+which ``batchplatform/routing.py`` collects and ``asgi.py`` serves before the Django app.
+
+What the consumer does for every request: reads the body, runs ``subscribe`` in a thread, does
+the catch-up read of the table once (another short hop, inside the hub), then waits in the
+process's hub (batchplatform.hub) with no thread and no database connection, and answers with the
+area's rendering. A client that hangs up is noticed at once: its waiter leaves the hub.
+
+Why not AsyncHttpConsumer (../shared/PITFALLS.md): it handles one message at a time and stops
+when handle() returns, so waiting in handle() blocks the client's disconnect message; every
+message also costs a thread hop to close database connections (46% of the CPU at 10,000
+clients); and a consumer with a channel layer gets a layer channel (a Redis subscription) per
+client. This consumer has no channel of its own (the hub holds the process's one subscription),
+waits for the answer and the client's disconnect side by side, and touches no database when woken.
+"""
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib import import_module
+from types import SimpleNamespace
+
+from channels.consumer import AsyncConsumer
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth.models import AnonymousUser
+from django.http import QueryDict
+
+from batchplatform.hub import Subscription, get_hub, in_thread
+from batchplatform.models import Event
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LongPollConsumer",
+    "LongPollRequest",
+    "Refused",
+    "Response",
+    "Subscription",
+    "basic_credentials",
+    "session_user",
+]
+
+# An SSE comment this often keeps proxies from closing an idle stream.
+STREAM_HEARTBEAT_SECONDS = 15.0
+
+
+@dataclass
+class LongPollRequest:
+    method: str
+    path: str
+    query: QueryDict
+    headers: dict  # lower-case names; a repeated header's values joined by ", "
+    cookies: dict
+    kwargs: dict  # from the route, e.g. {"event_type": "order"}
+    body: bytes = b""
+
+    @property
+    def wants_event_stream(self) -> bool:
+        return "text/event-stream" in self.headers.get("accept", "")
+
+    @property
+    def last_event_id(self) -> str | None:
+        return self.headers.get("last-event-id")
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data, *, status: int = 200, content_type: str = "application/json", headers=None) -> "Response":
+        body = json.dumps(data, separators=(",", ":")).encode()
+        return cls(status, body, {"Content-Type": content_type, **(headers or {})})
+
+
+class Refused(Exception):
+    """Raised by subscribe(): the request is answered with `response` instead of events."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status)
+        self.response = response
+
+
+class LongPollConsumer(AsyncConsumer):
+    """The base of every long-poll route; see the module's docstring."""
+
+    channel_layer_alias = None  # no layer channel per client: the hub holds the one subscription
+    event_stream = False
+
+    def subscribe(self, request: LongPollRequest) -> Subscription:
+        raise NotImplementedError
+
+    def render(self, request: LongPollRequest, subscription: Subscription, events: list[Event]) -> Response:
+        raise NotImplementedError
+
+    def render_timeout(self, request: LongPollRequest, subscription: Subscription) -> Response:
+        raise NotImplementedError
+
+    def error_response(self, request: LongPollRequest, status: int, message: str) -> Response:
+        return Response(status, message.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+
+    def render_stream_event(self, event: Event) -> tuple[str, str, str]:
+        """(id, event name, data) of one SSE message."""
+        raise NotImplementedError
+
+    async def __call__(self, scope, receive, send):
+        self.scope, self.base_send = scope, send
+        body = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        request = _request_of(scope, b"".join(body))
+        serving = asyncio.ensure_future(self._serve(request))
+        disconnected = asyncio.ensure_future(_disconnect(receive))
+        try:
+            await asyncio.wait({serving, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # The client hung up (or the server is stopping): the waiter leaves the hub now.
+            for task in (serving, disconnected):
+                task.cancel()
+            await asyncio.gather(serving, disconnected, return_exceptions=True)
+
+    async def _serve(self, request: LongPollRequest) -> None:
+        try:
+            try:
+                subscription = await in_thread(self.subscribe, request=request)
+            except Refused as refused:
+                await self._respond(request, refused.response)
+                return
+            if self.event_stream and request.wants_event_stream:
+                await self._stream(request, subscription)
+                return
+            events = await get_hub().wait(subscription)
+            if events:
+                response = self.render(request, subscription, events)
+            else:
+                response = self.render_timeout(request, subscription)
+            await self._respond(request, response)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("long-poll %s failed", request.path)
+            if not self._started:
+                await self._respond(request, self.error_response(request, 500, "Internal server error."))
+
+    _started = False
+
+    async def _respond(self, request: LongPollRequest, response: Response) -> None:
+        self._started = True
+        await self.base_send({"type": "http.response.start", "status": response.status, "headers": _headers(response)})
+        body = b"" if request.method == "HEAD" else response.body
+        await self.base_send({"type": "http.response.body", "body": body})
+
+    async def _stream(self, request: LongPollRequest, subscription: Subscription) -> None:
+        headers = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+        self._started = True
+        await self.base_send(
+            {"type": "http.response.start", "status": 200, "headers": _headers(Response(200, b"", headers))}
+        )
+        if request.method == "HEAD":
+            await self.base_send({"type": "http.response.body", "body": b""})
+            return
+        await self.base_send({"type": "http.response.body", "body": b": stream\n\n", "more_body": True})
+        events = get_hub().stream(subscription).__aiter__()
+        try:
+            pending = None
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(events.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=STREAM_HEARTBEAT_SECONDS)
+                if not done:
+                    await self.base_send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+                    continue
+                try:
+                    batch = pending.result()
+                except StopAsyncIteration:
+                    break
+                pending = None
+                chunk = "".join(_sse_message(*self.render_stream_event(event)) for event in batch)
+                await self.base_send({"type": "http.response.body", "body": chunk.encode(), "more_body": True})
+            await self.base_send({"type": "http.response.body", "body": b""})
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+            await events.aclose()
+
+
+async def _disconnect(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _request_of(scope, body: bytes) -> LongPollRequest:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    cookies = {}
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name:
+            cookies[name] = value
+    return LongPollRequest(
+        method=scope.get("method", "GET"),
+        path=scope.get("path", ""),
+        query=QueryDict(scope.get("query_string", b"").decode("latin-1")),
+        headers=headers,
+        cookies=cookies,
+        kwargs=dict(scope.get("url_route", {}).get("kwargs", {})),
+        body=body,
+    )
+
+
+def _headers(response: Response) -> list[tuple[bytes, bytes]]:
+    headers = dict(response.headers)
+    if response.status not in (204, 304):
+        headers.setdefault("Content-Length", str(len(response.body)))
+    return [(name.lower().encode("latin-1"), str(value).encode("latin-1")) for name, value in headers.items()]
+
+
+def _sse_message(event_id: str, name: str, data: str) -> str:
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"id: {event_id}\nevent: {name}\n{lines}\n"
+
+
+# --- helpers for subscribe() (run in its thread) ----------------------------------------------
+
+
+def basic_credentials(request: LongPollRequest) -> tuple[str, str] | None:
+    """(username, password) of `Authorization: Basic ...`; None when another scheme or none is
+    used; ValueError when the Basic value is malformed."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("malformed Basic credentials") from None
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        text = decoded.decode("latin-1")  # what older clients send, as DRF accepts
+    username, colon, password = text.partition(":")
+    if not colon or not username:
+        raise ValueError("malformed Basic credentials")
+    return username, password
+
+
+def session_user(request: LongPollRequest):
+    """The user of the request's Django session (the admin's and browsable API's users)."""
+    key = request.cookies.get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return AnonymousUser()
+    engine = import_module(settings.SESSION_ENGINE)
+    return get_user(SimpleNamespace(session=engine.SessionStore(key)))
