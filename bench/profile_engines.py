@@ -10,6 +10,7 @@ types, distinct counts, ...) so the runs can be compared for what they computed,
 Engines:
 - `ours`: `profiling.profiler.full.full_profile(zip)` (needs the project's .venv); `ours-isal`: the
   same with zipfile inflating through ISA-L (`pip install isal`, not a project dependency);
+  `ours-patched`: ours with its SQL edited (BENCH_PATCH, see DEFAULT_PATCH), to measure a fix;
   `ours-preliminary`: the preliminary profile.
 - `duckdb-metrics`, `polars-metrics`: the issue's metrics (row count, type per column, nulls, distinct
   exact under `--threshold` else approximate, min/max/mean, top 10 values with counts, 20-bin
@@ -296,9 +297,38 @@ def ydata_minimal(zip_path: str, threshold: int) -> dict:
 # --- ours -------------------------------------------------------------------------------------------
 
 
-def _ours(function_name: str, inflate_with_isal: bool = False):
+# `ours-patched`: our profile with its duckdb SQL edited on the way (old=>new;old=>new), to measure a
+# fix before it is made. The default: duckdb sizes its CSV buffers from max_line_size (16 times it),
+# so 10,000,000 asks for 152.5 MiB blocks and a member over one buffer fails under memory_limit=256MB.
+DEFAULT_PATCH = "max_line_size = 10000000=>max_line_size = 2097152"
+
+
+class _PatchedConnection:
+    def __init__(self, connection, replacements: list[tuple[str, str]]):
+        self._connection, self._replacements = connection, replacements
+
+    def execute(self, sql: str, *args):
+        for old, new in self._replacements:
+            sql = sql.replace(old, new)
+        return self._connection.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+
+def _patch_sql() -> None:
+    from profiling.profiler import full
+
+    replacements = [tuple(pair.split("=>", 1)) for pair in os.environ.get("BENCH_PATCH", DEFAULT_PATCH).split(";")]
+    connect = full._connect
+    full._connect = lambda *args, **kwargs: _PatchedConnection(connect(*args, **kwargs), replacements)
+
+
+def _ours(function_name: str, inflate_with_isal: bool = False, patched: bool = False):
     def run(zip_path: str, threshold: int) -> dict:
         sys.path.insert(0, str(ROOT))
+        if patched:
+            _patch_sql()
         if inflate_with_isal:
             # ISA-L's inflate, about twice zlib's speed, in place of zlib inside zipfile.
             from isal import isal_zlib
@@ -320,6 +350,7 @@ def _ours(function_name: str, inflate_with_isal: bool = False):
 ENGINES = {
     "ours": _ours(os.environ.get("BENCH_FULL_PROFILE", "profiling.profiler.full.full_profile")),
     "ours-isal": _ours(os.environ.get("BENCH_FULL_PROFILE", "profiling.profiler.full.full_profile"), True),
+    "ours-patched": _ours(os.environ.get("BENCH_FULL_PROFILE", "profiling.profiler.full.full_profile"), patched=True),
     "ours-preliminary": _ours(
         os.environ.get("BENCH_PRELIMINARY_PROFILE", "profiling.profiler.preliminary.preliminary_profile")
     ),
