@@ -102,7 +102,7 @@ def run_engine(python: str, engine: str, batch: str, timeout: float) -> tuple[di
         child.stderr.close()
         if child.returncode:
             lines = [line for line in stderr.splitlines() if line.strip()]
-            return None, wall, peak, cpu, f"exit {child.returncode}: {(lines or ['?'])[-1][:200]}"
+            return None, wall, peak, cpu, f"exit {child.returncode}: {(lines or ['?'])[-1][:200].strip('`')}"
         timing = json.loads(stdout.strip().splitlines()[-1])
         result = json.loads(Path(output_path).read_text())
         return {"seconds": timing["seconds"], "result": result}, wall, peak, cpu, ""
