@@ -303,7 +303,11 @@ class Hub:
         if stream is None:
             return  # nobody waits here; whoever comes reads the table first
         if stream.recovering:
-            stream.pending.append((first, last, events))
+            if len(stream.pending) >= READ_PAGE:
+                # Too much to keep: one more read of the table will cover it (None forces it).
+                stream.pending = [(first, last, None)]
+            else:
+                stream.pending.append((first, last, events))
             return
         if stream.seen is None:
             stream.seen = stream.floor = first - 1

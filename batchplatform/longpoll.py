@@ -143,15 +143,27 @@ class LongPollConsumer(AsyncConsumer):
             if not message.get("more_body"):
                 break
         request = _request_of(scope, b"".join(body))
-        serving = asyncio.ensure_future(self._serve(request))
+        # The client's disconnect cancels the request where it waits (no second task per client).
+        serving = asyncio.current_task()
+        hung_up = False
+
+        def on_disconnect(watcher):
+            nonlocal hung_up
+            if not watcher.cancelled():
+                hung_up = True
+                serving.cancel()
+
         disconnected = asyncio.ensure_future(_disconnect(receive))
+        disconnected.add_done_callback(on_disconnect)
         try:
-            await asyncio.wait({serving, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+            await self._serve(request)
+        except asyncio.CancelledError:
+            if not hung_up:
+                raise  # the server is stopping
+            serving.uncancel()
         finally:
-            # The client hung up (or the server is stopping): the waiter leaves the hub now.
-            for task in (serving, disconnected):
-                task.cancel()
-            await asyncio.gather(serving, disconnected, return_exceptions=True)
+            disconnected.remove_done_callback(on_disconnect)
+            disconnected.cancel()
 
     async def _serve(self, request: LongPollRequest) -> None:
         try:

@@ -249,8 +249,9 @@ if CHANNEL_LAYER_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-# How often a waiter re-reads the event table when no announcement can reach it.
-EVENTS_POLL_INTERVAL = env_float("EVENTS_POLL_INTERVAL", 0.5)
+# Embedded mode (in-memory layer): how often each web process's hub reads new rows of the event
+# table, one query per process whatever the number of waiters (batchplatform/hub.py).
+EVENTS_POLL_INTERVAL = env_float("EVENTS_POLL_INTERVAL", 0.1)
 
 # --- Production hardening, switched on when served over HTTPS (behind a TLS proxy).
 HTTPS = env_bool("HTTPS", False)

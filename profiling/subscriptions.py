@@ -28,6 +28,7 @@ from batchplatform.longpoll import (
 from batchplatform.models import EventCounter
 from batchplatform.services import organisation_of, verify_basic_credentials
 from profiling.conf import EVENT_STREAM
+from profiling.services import GUID
 
 DEFAULT_TIMEOUT, MAX_TIMEOUT = 30, 120
 MAX_EVENTS = 100
@@ -82,7 +83,7 @@ class ProfilingSubscriptionConsumer(LongPollConsumer):
 
 def _event_body(event) -> dict:
     # Only the fields the announcement carries: render() runs on the event loop, with no database.
-    return {"name": event.name, "sequence": event.sequence, **event.attributes, "payload": event.payload}
+    return {**event.attributes, "name": event.name, "sequence": event.sequence, "payload": event.payload}
 
 
 def _filters(request: LongPollRequest) -> dict:
@@ -93,7 +94,9 @@ def _filters(request: LongPollRequest) -> dict:
     if len(parts) % 2:
         raise _refused(request, 400, "filter takes pairs: filter=<key>,<value>[,<key>,<value>...]")
     filters = {}
-    for key, value in zip(parts[::2], parts[1::2], strict=True):
+    for key, raw in zip(parts[::2], parts[1::2], strict=True):
+        # Keys are recorded as uuid.UUID writes them: lower case.
+        value = raw.lower() if key == "batchKey" and GUID.fullmatch(raw) else raw
         if not _KEY.fullmatch(key):
             raise _refused(request, 400, f"filter key {key[:40]!r} is not an attribute name")
         if key in filters and filters[key] != value:

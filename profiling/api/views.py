@@ -1,6 +1,8 @@
 """POST /solutions/batch/<version>/profile and GET .../unstructured/<profile key>/profile."""
 
 from django.http import Http404, HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -43,6 +45,17 @@ class ProfileUpload(SolutionsView):
         _declare_length_of_chunked_body(request)
         return super().initialize_request(request, *args, **kwargs)
 
+    @extend_schema(
+        summary="Upload a zip of delimited files to be profiled",
+        parameters=[OpenApiParameter("batchKey", str, description="A GUID of your choice (else one is generated)")],
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"batch-file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={200: OpenApiTypes.STR, 400: OpenApiTypes.STR, 409: OpenApiTypes.STR, 413: OpenApiTypes.STR},
+    )
     def post(self, request, version):
         organisation = self.caller_organisation(request)
         batch_key = request.query_params.get("batchKey")
@@ -78,6 +91,10 @@ def _declare_length_of_chunked_body(request) -> None:
 
 
 class ProfileDetail(SolutionsView):
+    @extend_schema(
+        summary="The batch's profile: the preliminary one while the full one runs",
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.STR},
+    )
     def get(self, request, version, profile_key):
         organisation = self.caller_organisation(request)
         if not services.GUID.fullmatch(profile_key):

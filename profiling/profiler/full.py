@@ -47,6 +47,10 @@ MALFORMED_KINDS = {
     "LINE SIZE OVER MAXIMUM": "line too long",
 }
 FLAG_VALUES = ("Y", "N")
+# Up to this many distinct values (approximately), one exact histogram counts them all.
+FEW_DISTINCT = 1000
+# A column with more distinct values than this share of its filled rows has no top values to show.
+NEARLY_UNIQUE = 0.5
 # Rows the type of each column is guessed on before it is verified on all of them.
 SAMPLE_ROWS = 2000
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -122,7 +126,7 @@ def _connect(scratch: str, limits: ProfileLimits):
 
 
 def _load(connection, table: str, path: str, description: dict, limits: ProfileLimits) -> _Loaded:
-    columns = description["header"] or [f"column{i + 1}" for i in range(description["columnCount"])]
+    columns = _unique(description["header"] or [f"column{i + 1}" for i in range(description["columnCount"])])
     if not columns:
         return _Loaded(table, description, [], 0)
     types = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in columns)
@@ -267,7 +271,8 @@ def _verification(column: str, kind: str, pattern: str | None) -> str:
     if kind == "integer":
         return f"count(*) FILTER (WHERE {_integer_text(column)})"
     if kind == "decimal":
-        return f"count(try_cast({column} AS DOUBLE))"
+        # duckdb reads 'inf' and 'nan' as numbers; a profile (and JSON) has no room for them.
+        return f"count(*) FILTER (WHERE isfinite(try_cast({column} AS DOUBLE)))"
     if kind == "flag":
         return f"count(*) FILTER (WHERE {column} IN ('Y', 'N'))"
     if kind == "date":
@@ -306,37 +311,58 @@ def _typed(column: str, stat: dict) -> str:
 
 
 def _typed_statistics(connection, table: str, names: list[str], stats: list[dict], limits: ProfileLimits) -> None:
+    """min/max/mean, exact distinct counts under the threshold, top values with exact counts.
+
+    Few distinct values (flags, states): one exact histogram gives both the distinct count and
+    the top values. A nearly unique column (ids, names) gets no top values: every count is ~1."""
     aggregates, layout = [], []
     for column, stat in zip(names, stats, strict=True):
-        value = _typed(column, stat)
-        parts = [f"min({value})", f"max({value})"]
-        if stat["type"] in ("integer", "decimal"):
-            parts.append(f"avg({value})")
-        if stat["type"] in ("text", "flag"):
-            parts += [f"min(length({column}))", f"max(length({column}))"]
-        exact = stat["approxDistinct"] <= limits.exact_distinct_threshold
-        if exact:
-            parts.append(f"count(DISTINCT {column})")
-        parts += [f"count(*) FILTER (WHERE {column} = {_literal(top)})" for top in stat["top"]]
-        layout.append((len(parts), exact))
+        parts, how = _statistics_of(column, stat, limits)
+        layout.append((len(parts), how))
         aggregates += parts
     if not aggregates:
         return
     values = _aggregate(connection, table, aggregates)
     position = 0
-    for stat, (width, exact) in zip(stats, layout, strict=True):
-        chunk = list(values[position : position + width])
+    for stat, (width, how) in zip(stats, layout, strict=True):
+        _read_statistics(stat, list(values[position : position + width]), how, limits)
         position += width
-        stat["min"], stat["max"] = _json_value(chunk.pop(0)), _json_value(chunk.pop(0))
-        if stat["type"] in ("integer", "decimal"):
-            mean = chunk.pop(0)
-            stat["mean"] = round(mean, 6) if mean is not None else None
-        if stat["type"] in ("text", "flag"):
-            stat["minLength"], stat["maxLength"] = chunk.pop(0), chunk.pop(0)
-        stat["distinct"] = chunk.pop(0) if exact else stat["approxDistinct"]
-        stat["distinctExact"] = exact
+
+
+def _statistics_of(column: str, stat: dict, limits: ProfileLimits) -> tuple[list[str], str]:
+    value = _typed(column, stat)
+    parts = [f"min({value})", f"max({value})"]
+    if stat["type"] in ("integer", "decimal"):
+        parts.append(f"avg({value})")
+    if stat["type"] in ("text", "flag"):
+        parts += [f"min(length({column}))", f"max(length({column}))"]
+    if stat["approxDistinct"] <= FEW_DISTINCT:
+        return [*parts, f"histogram({column})"], "histogram"
+    how = "exact" if stat["approxDistinct"] <= limits.exact_distinct_threshold else "approximate"
+    if how == "exact":
+        parts.append(f"count(DISTINCT {column})")
+    if stat["approxDistinct"] > NEARLY_UNIQUE * stat["filled"]:
+        stat["top"] = []
+    parts += [f"count(*) FILTER (WHERE {column} = {_literal(top)})" for top in stat["top"]]
+    return parts, how
+
+
+def _read_statistics(stat: dict, chunk: list, how: str, limits: ProfileLimits) -> None:
+    stat["min"], stat["max"] = _json_value(chunk.pop(0)), _json_value(chunk.pop(0))
+    if stat["type"] in ("integer", "decimal"):
+        mean = chunk.pop(0)
+        stat["mean"] = round(mean, 6) if mean is not None else None
+    if stat["type"] in ("text", "flag"):
+        stat["minLength"], stat["maxLength"] = chunk.pop(0), chunk.pop(0)
+    if how == "histogram":
+        counts = chunk.pop(0) or {}
+        stat["distinct"], stat["distinctExact"] = len(counts), True
+        counted = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[: limits.top_values]
+    else:
+        stat["distinct"] = chunk.pop(0) if how == "exact" else stat["approxDistinct"]
+        stat["distinctExact"] = how == "exact"
         counted = sorted(zip(stat["top"], chunk, strict=True), key=lambda pair: (-pair[1], pair[0]))
-        stat["topValues"] = [{"value": value, "count": count} for value, count in counted if count]
+    stat["topValues"] = [{"value": value, "count": count} for value, count in counted if count]
 
 
 def _histograms(connection, table: str, names: list[str], stats: list[dict], limits: ProfileLimits) -> None:
@@ -442,6 +468,16 @@ def _cross_member_checks(connection, loaded: list[_Loaded], limits: ProfileLimit
 
 def _aggregate(connection, table: str, aggregates: list[str]) -> tuple:
     return connection.execute(f"SELECT {', '.join(aggregates)} FROM {table}").fetchone()
+
+
+def _unique(names: list[str]) -> list[str]:
+    """A name that appears twice in a header gets a suffix (amount, amount_2): duckdb needs distinct columns."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name.lower()] = seen.get(name.lower(), 0) + 1
+        unique.append(name if seen[name.lower()] == 1 else f"{name}_{seen[name.lower()]}")
+    return unique
 
 
 def _identifier(name: str) -> str:

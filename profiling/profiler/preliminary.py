@@ -104,8 +104,8 @@ def sniff_delimiter(text: str) -> str:
 
 
 def looks_like_header(fields: list[str]) -> bool:
-    """Names, not data: none empty or a number or a date, and no name twice."""
-    if not fields or any(not field for field in fields) or len(set(fields)) != len(fields):
+    """Names, not data: none empty, a number or a date."""
+    if not fields or any(not field for field in fields):
         return False
     return not any(_looks_like_value(field) for field in fields)
 

@@ -160,3 +160,29 @@ def test_pipe_and_tab_members_are_read_with_their_delimiter(tmp_path):
 def test_a_zip_breaking_a_rule_is_refused_before_any_member_is_read(tmp_path):
     with pytest.raises(ZipRejected):
         full_profile(write(tmp_path, make_zip({"a/insured.csv": INSURED})))
+
+
+def test_many_distinct_values_are_counted_exactly_under_the_threshold_and_ids_have_no_top_values(tmp_path):
+    body = "id,group\n" + "".join(f"{i},g{i % 1500}\n" for i in range(6000))
+    id_column, group = full_profile(write(tmp_path, make_zip({"insured.csv": body})))["members"][0]["columns"]
+    assert (group["distinctCount"], group["distinctExact"]) == (1500, True)
+    assert [top["count"] for top in group["topValues"]] == [4, 4, 4, 4, 4]
+    assert (id_column["distinctCount"], id_column["topValues"]) == (6000, [])
+
+
+def test_a_header_naming_a_column_twice_is_still_a_header(tmp_path):
+    body = "id,amount,amount\n1,10,20\n2,30,40\n"
+    member = full_profile(write(tmp_path, make_zip({"class.csv": body})))["members"][0]
+    assert [column["name"] for column in member["columns"]] == ["id", "amount", "amount_2"]
+    assert member["rowCount"] == 2
+
+
+def test_an_empty_member_is_profiled_as_empty(tmp_path):
+    member = full_profile(write(tmp_path, make_zip({"claim.csv": ""})))["members"][0]
+    assert (member["rowCount"], member["columns"]) == (0, [])
+
+
+def test_a_number_column_with_inf_further_down_is_text_not_a_broken_profile(tmp_path):
+    body = "amount\n" + "1.5\n" * 3000 + "inf\n"
+    column = full_profile(write(tmp_path, make_zip({"class.csv": body})))["members"][0]["columns"][0]
+    assert (column["type"], column["max"]) == ("text", "inf")

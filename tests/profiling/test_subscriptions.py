@@ -56,6 +56,11 @@ def test_a_batch_key_filter_returns_matching_events_recorded_before_the_poll(mem
     assert response.json()["events"][0]["customer"] == "acme"
 
 
+def test_a_batch_key_in_capitals_matches_too(member, organisation):
+    publish(organisation)
+    assert names(subscribe(member, f"filter=batchKey,{KEY.upper()}&timeout=0")) == [("preliminaryProfile", KEY)]
+
+
 def test_the_cursor_returns_only_events_the_client_has_not_seen(member, organisation):
     publish(organisation)
     publish(organisation, name="profileUpdatedEvent")
