@@ -138,7 +138,7 @@ def _load(connection, table: str, path: str, description: dict, limits: ProfileL
             auto_detect = false, columns = {{{types}}}, header = {str(description["hasHeader"]).lower()},
             delim = {_literal(delimiter)}, quote = '"', escape = '"', encoding = {_literal(encoding)},
             ignore_errors = true, store_rejects = true, rejects_table = '{table}_rejects',
-            rejects_scan = '{table}_scans', rejects_limit = {REJECTS_KEPT}, max_line_size = 10000000)"""
+            rejects_scan = '{table}_scans', rejects_limit = {REJECTS_KEPT})"""
     )
     rows = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return _Loaded(table, description, columns, rows)
@@ -197,7 +197,6 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
         aggregates += [
             f"count({column})",
             f"approx_count_distinct({column})",
-            f"approx_top_k({column}, {int(limits.top_values)})",
             _verification(column, kind, pattern),
             f"count(*) FILTER (WHERE starts_with({column}, '0') AND length({column}) > 1)"
             if kind == "integer"
@@ -206,7 +205,7 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
     first = _aggregate(connection, table, aggregates)
     stats = []
     for index, name in enumerate(loaded.columns):
-        filled, approx_distinct, top, verified, leading_zeros = first[index * 5 : index * 5 + 5]
+        filled, approx_distinct, verified, leading_zeros = first[index * 4 : index * 4 + 4]
         kind, pattern = guesses[index]
         if filled == 0:
             kind, pattern = "empty", None
@@ -222,10 +221,10 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
                 "filled": filled,
                 "leadingZeros": leading_zeros,
                 "approxDistinct": approx_distinct,
-                "top": [value for value in (top or []) if value is not None],
             }
         )
     _typed_statistics(connection, table, names, stats, limits)
+    _top_values(connection, table, names, stats, limits)
     _histograms(connection, table, names, stats, limits)
     samples = _samples(connection, table, names, limits)
     return [
@@ -337,13 +336,10 @@ def _statistics_of(column: str, stat: dict, limits: ProfileLimits) -> tuple[list
     if stat["type"] in ("text", "flag"):
         parts += [f"min(length({column}))", f"max(length({column}))"]
     if stat["approxDistinct"] <= FEW_DISTINCT:
-        return [*parts, f"histogram({column})"], "histogram"
+        return parts, "histogram"  # counted by _top_values
     how = "exact" if stat["approxDistinct"] <= limits.exact_distinct_threshold else "approximate"
     if how == "exact":
         parts.append(f"count(DISTINCT {column})")
-    if stat["approxDistinct"] > NEARLY_UNIQUE * stat["filled"]:
-        stat["top"] = []
-    parts += [f"count(*) FILTER (WHERE {column} = {_literal(top)})" for top in stat["top"]]
     return parts, how
 
 
@@ -354,15 +350,34 @@ def _read_statistics(stat: dict, chunk: list, how: str, limits: ProfileLimits) -
         stat["mean"] = round(mean, 6) if mean is not None else None
     if stat["type"] in ("text", "flag"):
         stat["minLength"], stat["maxLength"] = chunk.pop(0), chunk.pop(0)
-    if how == "histogram":
-        counts = chunk.pop(0) or {}
-        stat["distinct"], stat["distinctExact"] = len(counts), True
-        counted = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[: limits.top_values]
-    else:
+    stat["how"] = how
+    stat["topValues"] = []  # counted by _top_values, one column at a time
+    if how != "histogram":
         stat["distinct"] = chunk.pop(0) if how == "exact" else stat["approxDistinct"]
         stat["distinctExact"] = how == "exact"
-        counted = sorted(zip(stat["top"], chunk, strict=True), key=lambda pair: (-pair[1], pair[0]))
-    stat["topValues"] = [{"value": value, "count": count} for value, count in counted if count]
+
+
+def _top_values(connection, table: str, names: list[str], stats: list[dict], limits: ProfileLimits) -> None:
+    """Exact top values by grouping one column at a time (bounded by the exact-distinct
+    threshold): far cheaper than a top-k sketch or a histogram aggregate over every column."""
+    for column, stat in zip(names, stats, strict=True):
+        if stat["how"] == "histogram":
+            # Few values: grouping them all gives the exact distinct count and the top values.
+            rows = connection.execute(
+                f"SELECT {column}, count(*) AS n FROM {table} WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1"
+            ).fetchall()
+            stat["distinct"], stat["distinctExact"] = len(rows), True
+            stat["topValues"] = [{"value": value, "count": count} for value, count in rows[: limits.top_values]]
+            continue
+        if not stat["distinctExact"]:
+            continue  # too many values to group
+        if stat["approxDistinct"] > NEARLY_UNIQUE * stat["filled"]:
+            continue  # every count is about one
+        rows = connection.execute(
+            f"SELECT {column}, count(*) AS n FROM {table} WHERE {column} IS NOT NULL GROUP BY 1"
+            f" ORDER BY n DESC, 1 LIMIT {int(limits.top_values)}"
+        ).fetchall()
+        stat["topValues"] = [{"value": value, "count": count} for value, count in rows]
 
 
 def _histograms(connection, table: str, names: list[str], stats: list[dict], limits: ProfileLimits) -> None:

@@ -186,3 +186,12 @@ def test_a_number_column_with_inf_further_down_is_text_not_a_broken_profile(tmp_
     body = "amount\n" + "1.5\n" * 3000 + "inf\n"
     column = full_profile(write(tmp_path, make_zip({"class.csv": body})))["members"][0]["columns"][0]
     assert (column["type"], column["max"]) == ("text", "inf")
+
+
+def test_a_member_larger_than_duckdbs_buffers_profiles_within_the_memory_limit(tmp_path):
+    # 10 MB lines asked duckdb for 152 MiB buffers: a member past one failed under 256 MB (profbench).
+    row = "1000001,7/7/2017,0.95,Y,Acme Roofing,1234 Anystreet,Anytown,CO,01234,ann\n"
+    body = "a,b,c,d,e,f,g,h,zip,u\n" + row * 500_000  # 38 MB
+    content = make_zip({"insured.csv": body}, compression=0)  # one repeated row would look like a zip bomb
+    member = full_profile(write(tmp_path, content), limits=ProfileLimits(memory_limit="64MB"))["members"][0]
+    assert member["rowCount"] == 500_000
