@@ -2,8 +2,6 @@
 process (the web) still learns of an event another process (a worker) writes, by re-reading the
 event table."""
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.test_make_run import Output, healthy, wait_until
-from tests.harness import free_port
+from tests.e2e.platform import PASSWORD, embedded_platform
 from tests.processes import ROOT, embedded_env, manage
 
 pytestmark = pytest.mark.e2e
@@ -58,25 +55,8 @@ def test_an_event_written_by_another_process_wakes_a_waiting_web_process(tmp_pat
 def test_a_workers_event_wakes_a_long_poll_of_the_web_process(tmp_path):
     """`make run`'s processes: the worker settles a batch and writes its event; the web process's
     reader of the event table wakes the long-poll that waited for it."""
-    port = free_port()
-    env = embedded_env(tmp_path / "var", PORT=str(port), EVENTS_POLL_INTERVAL="0.1")
-    manage("migrate", "--noinput", env=env)
-    manage("createorganisation", "acme", env=env)
-    manage("createapiuser", "acme", "alice", "--password", "alice-password-1", env=env)
-    platform = subprocess.Popen(
-        [sys.executable, "manage.py", "runplatform", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output = Output(platform.stdout)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: healthy(base), 120, "/healthz", output)
-        ecc = httpx.Client(base_url=f"{base}/ecc/v1", auth=("alice", "alice-password-1"), timeout=130)
+    with embedded_platform(tmp_path / "var", "acme", EVENTS_POLL_INTERVAL="0.1") as platform:
+        ecc = httpx.Client(base_url=f"{platform.base}/ecc/v1", auth=("alice", PASSWORD), timeout=130)
         assert ecc.get("/events/batch").headers["ETag"] == '"batch-0"'
         with ThreadPoolExecutor(1) as pool:
             poll = pool.submit(
@@ -107,10 +87,3 @@ def test_a_workers_event_wakes_a_long_poll_of_the_web_process(tmp_path):
             1,
         )
         assert response.headers["ETag"] == '"batch-1"'
-    finally:
-        os.killpg(platform.pid, signal.SIGINT)
-        try:
-            platform.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(platform.pid, signal.SIGKILL)
-            raise

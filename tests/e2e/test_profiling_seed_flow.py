@@ -2,19 +2,13 @@
 (web, worker and beat, the embedded default): subscribe with a batchKey filter, upload with that
 batchKey, the preliminary event arrives, then the full one; GET .../profile returns it."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.e2e.test_make_run import Output, healthy, wait_until
-from tests.harness import free_port
-from tests.processes import ROOT, embedded_env, manage
+from tests.e2e.platform import PASSWORD, embedded_platform
 from tests.profiling.zips import workers_comp_zip
 
 pytestmark = pytest.mark.e2e
@@ -23,25 +17,8 @@ KEY = "ac5b3d51-50f8-40d1-e378-18f8db2fabc9"
 
 
 def test_the_seed_flow_subscribe_upload_preliminary_then_full_profile(tmp_path):
-    port = free_port()
-    env = embedded_env(tmp_path / "var", PORT=str(port))
-    manage("migrate", "--noinput", env=env)
-    manage("createorganisation", "valen", env=env)
-    manage("createapiuser", "valen", "alice", "--password", "alice-password-1", env=env)
-    platform = subprocess.Popen(
-        [sys.executable, "manage.py", "runplatform", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output = Output(platform.stdout)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: healthy(base), 120, "/healthz", output)
-        client = httpx.Client(base_url=f"{base}/solutions", auth=("alice", "alice-password-1"), timeout=130)
+    with embedded_platform(tmp_path / "var", "valen") as platform:
+        client = httpx.Client(base_url=f"{platform.base}/solutions", auth=("alice", PASSWORD), timeout=130)
         subscribe = "/longpoll/subscribe"
         with ThreadPoolExecutor(2) as pool:
             preliminary = pool.submit(
@@ -79,10 +56,3 @@ def test_the_seed_flow_subscribe_upload_preliminary_then_full_profile(tmp_path):
         )
         zip_code = document["profile"]["members"][0]["columns"][8]
         assert (zip_code["name"], zip_code["type"], zip_code["min"]) == ("policy_zip_code", "text", "00501")
-    finally:
-        os.killpg(platform.pid, signal.SIGINT)
-        try:
-            platform.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(platform.pid, signal.SIGKILL)
-            raise

@@ -1,20 +1,14 @@
 """Uploads to a live web process (uvicorn, as `make run` serves): a 2 GB zip streams through in
 bounded memory, and an upload over the limit is refused while it streams."""
 
-import os
 import select
-import signal
 import socket
-import subprocess
-import sys
 import zipfile
 
 import httpx
 import pytest
 
-from tests.e2e.test_make_run import Output, healthy, wait_until
-from tests.harness import free_port
-from tests.processes import ROOT, embedded_env, manage
+from tests.e2e.platform import UVICORN_ALONE, embedded_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -71,29 +65,10 @@ def multipart(zip_chunks):
 @pytest.fixture
 def web(tmp_path):
     """uvicorn alone on the embedded default (no worker: only the upload is measured)."""
-    port = free_port()
-    env = embedded_env(tmp_path / "var", PROFILING_MAX_UPLOAD_BYTES=str(2 * 1024**3))
-    manage("migrate", "--noinput", env=env)
-    manage("createorganisation", "acme", env=env)
-    manage("createapiuser", "acme", "alice", "--password", "alice-password-1", env=env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "batchplatform.asgi:application", "--port", str(port), "--lifespan", "off"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output = Output(process.stdout)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: healthy(base), 120, "/healthz", output)
-        process.base, process.port, process.output = base, port, output
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+    with embedded_platform(
+        tmp_path / "var", "acme", command=UVICORN_ALONE, PROFILING_MAX_UPLOAD_BYTES=str(2 * 1024**3)
+    ) as platform:
+        yield platform
 
 
 def peak_rss_mb(pid: int) -> float:
