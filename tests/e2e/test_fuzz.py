@@ -55,6 +55,10 @@ api_key = "${FUZZ_TOKEN}"
 username = "${FUZZ_USERNAME}"
 password = "${FUZZ_PASSWORD}"
 
+[auth.openapi.solutionsBasicAuth]
+username = "${FUZZ_USERNAME}"
+password = "${FUZZ_PASSWORD}"
+
 # A long-poll waits up to 300 s by design: the fuzzer asks for none.
 [[operations]]
 include-operation-id = "ecc_events_get"
@@ -95,11 +99,24 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _schemathesis(config, url: str, surface: str, report) -> list[str]:
+def _phases(document: dict, surface: str) -> str:
+    """The stateful phase needs links; a surface whose document has none (yet) runs without it."""
+    linked = any(
+        response.get("links")
+        for path, operations in document["paths"].items()
+        if path.startswith(f"{surface}/")
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for response in operation.get("responses", {}).values()
+    )
+    return PHASES if linked else ",".join(p for p in PHASES.split(",") if p != "stateful")
+
+
+def _schemathesis(config, url: str, surface: str, phases: str, report) -> list[str]:
     return [
         *(str(SCHEMATHESIS), "--no-color", "--config-file", str(config), "run", url),
         *("--include-path-regex", f"^{surface}/", "--seed", SEED, "--max-examples", MAX_EXAMPLES),
-        *("--checks", CHECKS, "--phases", PHASES, "--workers", "1", "--request-timeout", "30"),
+        *("--checks", CHECKS, "--phases", phases, "--workers", "1", "--request-timeout", "30"),
         *("--report", "json", "--report-json-path", str(report)),
     ]
 
@@ -121,7 +138,9 @@ def test_every_operation_answers_as_the_document_says(server, tmp_path):
     for surface in surfaces:
         report = tmp_path / f"report{surface.replace('/', '-')}.json"
         run = subprocess.run(
-            _schemathesis(tmp_path / "schemathesis.toml", f"{base}/api/schema/", surface, report),
+            _schemathesis(
+                tmp_path / "schemathesis.toml", f"{base}/api/schema/", surface, _phases(document, surface), report
+            ),
             cwd=tmp_path,  # its cache and hypothesis database stay out of the repository
             env=env,
             capture_output=True,
