@@ -8,10 +8,12 @@ filter copies the current one onto each record, for the plain and the JSON forma
 import logging
 import re
 import uuid
+from contextlib import contextmanager
 from contextvars import ContextVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from celery.signals import task_postrun, task_prerun
+
+from batchplatform.middleware import EitherModeMiddleware
 
 current_request_id: ContextVar[str] = ContextVar("request_id", default="")
 current_task_id: ContextVar[str] = ContextVar("task_id", default="")
@@ -30,34 +32,18 @@ def _id_for(request) -> str:
     return given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
+class RequestIdMiddleware(EitherModeMiddleware):
+    @contextmanager
+    def around(self, request):
         token = current_request_id.set(_id_for(request))
         try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = current_request_id.get()
-            return response
+            yield
         finally:
             current_request_id.reset(token)
 
-    async def _acall(self, request):
-        token = current_request_id.set(_id_for(request))
-        try:
-            response = await self.get_response(request)
-            response["X-Request-ID"] = current_request_id.get()
-            return response
-        finally:
-            current_request_id.reset(token)
+    def after(self, request, response):
+        response["X-Request-ID"] = current_request_id.get()
+        return response
 
 
 @task_prerun.connect(dispatch_uid="batchplatform.log_context.task_started")

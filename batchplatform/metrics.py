@@ -16,13 +16,13 @@ import os
 import time
 from collections.abc import Callable, Iterable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from batchplatform.middleware import EitherModeMiddleware
 from batchplatform.throttle import client_address
 
 logger = logging.getLogger(__name__)
@@ -121,30 +121,15 @@ def metrics_view(request):
     return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
-class RequestMetricsMiddleware:
-    """Counts and times every Django request by its route pattern (bounded label values), in the
-    async or sync mode of the stack around it, so it never adds a thread hop."""
+class RequestMetricsMiddleware(EitherModeMiddleware):
+    """Counts and times every Django request by its route pattern (bounded label values)."""
 
-    sync_capable = True
-    async_capable = True
+    def around(self, request):
+        request.metrics_started = time.perf_counter()
+        return super().around(request)
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self._acall(request)
-        started = time.perf_counter()
-        response = self.get_response(request)
-        _observe(request, response, started)
-        return response
-
-    async def _acall(self, request):
-        started = time.perf_counter()
-        response = await self.get_response(request)
-        _observe(request, response, started)
+    def after(self, request, response):
+        _observe(request, response, request.metrics_started)
         return response
 
 
