@@ -183,7 +183,9 @@ def start_postgres(stack: contextlib.ExitStack) -> str:
     return start_postgres_cluster(stack).url
 
 
-def start_postgres_cluster(stack: contextlib.ExitStack) -> Postgres:
+def start_postgres_cluster(
+    stack: contextlib.ExitStack, *, extra_options: str = "", max_connections: int = 200
+) -> Postgres:
     """A private cluster with the default durability (fsync on, synchronous_commit on)."""
     base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     stack.callback(shutil.rmtree, base, ignore_errors=True)
@@ -193,7 +195,7 @@ def start_postgres_cluster(stack: contextlib.ExitStack) -> Postgres:
     data, port = base / "data", free_port()
     initdb = [postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
     subprocess.run(as_postgres_user(initdb), check=True, capture_output=True)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections={max_connections} {extra_options}"
     pg_ctl = postgres_bin("pg_ctl")
     start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]
     subprocess.run(as_postgres_user(start), check=True, capture_output=True)

@@ -53,10 +53,9 @@ from ecc_batches import (  # a sibling script, not a package
     PRODUCTION_VARIABLES,
     BenchError,
     Processes,
-    as_postgres_user,
     free_port,
     port_open,
-    postgres_bin,
+    start_postgres_cluster,
     start_redis,
     versions,
     wait_until,
@@ -240,32 +239,17 @@ def profiled_server(port: int, path: str) -> int:
 
 def start_postgres(stack: contextlib.ExitStack) -> tuple[str, str]:
     """A private cluster that counts statements per role (the web process has its own)."""
-    base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    stack.callback(shutil.rmtree, base, ignore_errors=True)
-    if os.geteuid() == 0:
-        import pwd
-
-        entry = pwd.getpwnam("postgres")
-        os.chown(base, entry.pw_uid, entry.pw_gid)
-    data, port = base / "data", free_port()
-    initdb = [postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-    subprocess.run(as_postgres_user(initdb), check=True, capture_output=True)
-    options = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=300"
-        " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+    cluster = start_postgres_cluster(
+        stack,
+        max_connections=300,
+        extra_options="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all",
     )
-    pg_ctl = postgres_bin("pg_ctl")
-    start = [pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]
-    subprocess.run(as_postgres_user(start), check=True, capture_output=True)
-    stop = as_postgres_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"])
-    stack.callback(subprocess.run, stop, capture_output=True, check=False)
-    admin = f"postgresql://postgres@127.0.0.1:{port}"
+    admin = cluster.url.rsplit("/", 1)[0].replace("postgres://", "postgresql://", 1)
     with psycopg.connect(f"{admin}/postgres", autocommit=True) as connection:
-        connection.execute("CREATE DATABASE batchplatform")
         connection.execute("CREATE ROLE web LOGIN SUPERUSER")
     with psycopg.connect(f"{admin}/batchplatform", autocommit=True) as connection:
         connection.execute("CREATE EXTENSION pg_stat_statements")
-    return f"postgres://postgres@127.0.0.1:{port}/batchplatform", f"postgres://web@127.0.0.1:{port}/batchplatform"
+    return cluster.url, cluster.url.replace("postgres://postgres@", "postgres://web@", 1)
 
 
 @dataclass
