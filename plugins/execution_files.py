@@ -60,6 +60,17 @@ def artifacts_prefix(execution: Execution) -> str:
 # --- reading (web processes)
 
 
+def whole_characters(data: bytes) -> bytes:
+    """`data` without a UTF-8 character cut in two at its end: the next read starts on that character."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # the last character's first byte
+            length = 1 if byte < 0x80 else 2 if byte >= 0xC0 and byte < 0xE0 else 3 if byte < 0xF0 else 4
+            # Possibly nothing: a character still being written is read whole, next time.
+            return data[:-back] if back < length else data
+    return data
+
+
 def read_log(*, execution: Execution, offset: int = 0, max_bytes: int = MAX_LOG_CHUNK) -> LogChunk:
     """The log from `offset` (bytes): empty, not an error, while nothing was written yet."""
     offset = max(0, int(offset))
@@ -72,6 +83,8 @@ def read_log(*, execution: Execution, offset: int = 0, max_bytes: int = MAX_LOG_
         data = b""
     if data and len(data) == max_bytes:
         complete = False  # there may be more after this chunk
+    if not complete:
+        data = whole_characters(data)  # every follower (API, admin, run_execution) decodes each piece
     return LogChunk(data=data, offset=offset, next_offset=offset + len(data), complete=complete)
 
 

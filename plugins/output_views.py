@@ -64,17 +64,6 @@ def parse_offset(request) -> int:
     return int(raw)
 
 
-def whole_characters(data: bytes) -> bytes:
-    """`data` without a UTF-8 character cut in two at its end: the next read starts on that character."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte & 0xC0 != 0x80:  # the last character's first byte
-            length = 1 if byte < 0x80 else 2 if byte >= 0xC0 and byte < 0xE0 else 3 if byte < 0xF0 else 4
-            # Possibly nothing: a character still being written is read whole, next time.
-            return data[:-back] if back < length else data
-    return data
-
-
 class ExecutionLog(ErrorsInTheEnvelope, V1View):
     """GET .../executions/{eid}/logs?offset=N: the log from byte N (at most 1 MiB per answer)."""
 
@@ -101,8 +90,7 @@ class ExecutionLog(ErrorsInTheEnvelope, V1View):
         execution = selectors.execution_for(request, instance_id, execution_id)
         offset = parse_offset(request)
         chunk = execution_files.read_log(execution=execution, offset=offset, max_bytes=execution_files.MAX_LOG_CHUNK)
-        data = chunk.data if chunk.complete else whole_characters(chunk.data)
-        next_offset = offset + len(data)
+        data, next_offset = chunk.data, chunk.next_offset
         running = execution.status in ACTIVE
         headers = {"Cache-Control": "no-store"}
         if request.accepted_renderer.format == PlainTextRenderer.format:
