@@ -30,8 +30,8 @@ def queue_for(size: str) -> str:
 
 
 def send_execution(execution: Execution) -> None:
-    Execution.objects.filter(pk=execution.pk).update(sent_at=timezone.now())
-    app.send_task(RUN_TASK, args=[execution.pk], queue=queue_for(size_class(execution.instance)))
+    # The same path as the sweep's, so `sent_at` is stamped after the message went, here too.
+    send_run_messages([(execution.pk, queue_for(size_class(execution.instance)))])
 
 
 def send_after_commit(execution: Execution) -> None:
