@@ -385,3 +385,16 @@ PROFILING_THREADS = env_int("PROFILING_THREADS", 2, minimum=1)
 PROFILING_LEASE_SECONDS = env_int("PROFILING_LEASE_SECONDS", 1800, minimum=5)
 CELERY_TASK_ROUTES["profiling.tasks.profile_batch_task"] = {"queue": "profiling"}
 CELERY_BEAT_SCHEDULE["profiling-sweep"] = {"task": "profiling.tasks.sweep", "schedule": 60.0}
+
+# --- Logging: periodic tasks that run more often than once a minute log their routine lines only
+# at LOG_LEVEL=DEBUG (batchplatform/log_quiet.py); their failures always show.
+LOG_QUIET_TASKS = sorted(
+    entry["task"]
+    for entry in CELERY_BEAT_SCHEDULE.values()
+    if isinstance(entry["schedule"], int | float) and entry["schedule"] < 60
+)
+LOGGING["filters"]["quiet_routine_tasks"] = {
+    "()": "batchplatform.log_quiet.QuietRoutineTasks",
+    "tasks": LOG_QUIET_TASKS,
+}
+LOGGING["handlers"]["console"]["filters"].append("quiet_routine_tasks")
