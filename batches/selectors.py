@@ -1,14 +1,39 @@
+"""Reads of the ECC resources that the API, the admin and the services share. They take the
+organisation and ids (never the request) and raise domain errors."""
+
+import uuid
+
+from django.db import connection
 from django.db.models import Q
 
-from batches.models import Subscription
-from batchplatform.errors import Invalid
+from batches.models import Batch, Order, OrderStatus, Subscription
+from batches.requests import Address, Rejected, parse_address
+from batchplatform.errors import Invalid, NotFound
+from batchplatform.models import Organisation
 
 SORTABLE = ("iccid", "msisdn", "blocked")
 MAX_FILTERS = 10
 
 
-def list_subscriptions(organisation, params) -> list[Subscription]:
-    """Filters, sorting and paging of reference/ecc/list-subscriptions.md."""
+def find_subscription(organisation: Organisation, address: Address) -> Subscription | None:
+    """Another organisation's subscription is not found (the API answers 404, as for none)."""
+    return Subscription.objects.filter(organisation=organisation, **{address.kind: address.value}).first()
+
+
+def get_subscription(organisation: Organisation, address_text: str) -> Subscription:
+    try:
+        address = parse_address(address_text)
+    except Rejected as error:
+        raise NotFound(error.info, "SUBSCRIPTION_NOT_FOUND") from None
+    subscription = find_subscription(organisation, address)
+    if subscription is None:
+        raise NotFound("Subscription not found", "SUBSCRIPTION_NOT_FOUND")
+    return subscription
+
+
+def list_subscriptions(organisation: Organisation, params) -> list[Subscription]:
+    """Filters, sorting and paging of reference/ecc/list-subscriptions.md; `params` maps each
+    query parameter to its values (a QueryDict)."""
     queryset = Subscription.objects.filter(organisation=organisation)
     filters = 0
     for field in ("iccid", "msisdn"):
@@ -44,6 +69,30 @@ def list_subscriptions(organisation, params) -> list[Subscription]:
     return list(queryset[offset : offset + limit])
 
 
+def ongoing_orders(subscriptions: list[Subscription]) -> dict[int, list[int]]:
+    """The outstanding order ids of each of these subscriptions, by subscription id."""
+    ongoing: dict[int, list[int]] = {}
+    for order_id, subscription_id in Order.objects.filter(
+        subscription__in=subscriptions, status=OrderStatus.PROVISIONING
+    ).values_list("pk", "subscription_id"):
+        ongoing.setdefault(subscription_id, []).append(order_id)
+    return ongoing
+
+
+def get_order(*, organisation: Organisation, order_id: int) -> Order:
+    order = Order.objects.filter(pk=order_id, organisation=organisation).first()
+    if order is None:
+        raise NotFound("Order not found", "ORDER_NOT_FOUND")
+    return order
+
+
+def get_batch(*, organisation: Organisation, batch_id) -> Batch:
+    try:
+        return Batch.objects.get(pk=uuid.UUID(str(batch_id)), organisation=organisation)
+    except (Batch.DoesNotExist, ValueError):
+        raise NotFound("Batch not found", "BATCH_NOT_FOUND") from None
+
+
 def _int(params, name: str, default: int, minimum: int, maximum: int) -> int:
     raw = params.get(name)
     if raw in (None, ""):
@@ -58,6 +107,4 @@ def _int(params, name: str, default: int, minimum: int, maximum: int) -> int:
 
 
 def _json_contains_supported() -> bool:
-    from django.db import connection
-
     return connection.vendor == "postgresql"

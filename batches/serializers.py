@@ -1,7 +1,7 @@
 """The ECC shapes: plain JSON with the field names of the reference pages, ISO 8601 UTC dates."""
 
+from batches.formats import iso
 from batches.models import Batch, Order, Subscription
-from batches.services import iso
 
 
 def order_data(order: Order) -> dict:

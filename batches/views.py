@@ -6,7 +6,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batches import openapi, selectors, services
-from batches.models import Order
 from batches.serializers import batch_data, order_data, subscription_data, subscription_summary
 from batchplatform.api.basic import BasicAuthViewMixin
 from batchplatform.api.schema import link, response_links
@@ -54,11 +53,7 @@ class SubscriptionList(EccView):
     @ecc_schema("ecc_subscriptions_list", response=openapi.SUBSCRIPTIONS)
     def get(self, request):
         subscriptions = selectors.list_subscriptions(self.organisation(), request.query_params)
-        ongoing: dict[int, list[int]] = {}
-        for order_id, subscription_id in Order.objects.filter(
-            subscription__in=subscriptions, status="PROVISIONING"
-        ).values_list("pk", "subscription_id"):
-            ongoing.setdefault(subscription_id, []).append(order_id)
+        ongoing = selectors.ongoing_orders(subscriptions)
         return Response({"subscriptions": [subscription_summary(s, ongoing.get(s.pk, [])) for s in subscriptions]})
 
     @order_accepted_schema("ecc_subscription_create", request=openapi.SUBSCRIPTION_CREATE)
@@ -77,7 +72,7 @@ class SubscriptionList(EccView):
 class SubscriptionDetail(EccView):
     @ecc_schema("ecc_subscription_get", response=openapi.SUBSCRIPTION)
     def get(self, request, address):
-        return Response(subscription_data(services.get_subscription(self.organisation(), address)))
+        return Response(subscription_data(selectors.get_subscription(self.organisation(), address)))
 
     @order_accepted_schema("ecc_subscription_block_or_change_state", request=openapi.SUBSCRIPTION_PATCH)
     def patch(self, request, address):
@@ -124,10 +119,7 @@ class SubscriptionServiceInstance(ServicesView):
 class OrderDetail(EccView):
     @ecc_schema("ecc_order_get", response=openapi.ORDER)
     def get(self, request, order_id):
-        order = Order.objects.filter(pk=order_id, organisation=self.organisation()).first()
-        if order is None:
-            raise NotFound("Order not found", "ORDER_NOT_FOUND")
-        return Response(order_data(order))
+        return Response(order_data(selectors.get_order(organisation=self.organisation(), order_id=order_id)))
 
 
 class BatchList(EccView):
@@ -163,4 +155,4 @@ class BatchList(EccView):
 class BatchDetail(EccView):
     @ecc_schema("ecc_batch_get", response=openapi.BATCH)
     def get(self, request, batch_id):
-        return Response(batch_data(services.get_batch(organisation=self.organisation(), batch_id=batch_id)))
+        return Response(batch_data(selectors.get_batch(organisation=self.organisation(), batch_id=batch_id)))

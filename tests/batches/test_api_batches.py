@@ -336,12 +336,12 @@ def test_the_request_by_request_path_gives_the_same_result(ecc, subscriptions, e
     """When a turn in bulk meets a concurrent order, the batch goes on one request at a time."""
     from django.db import IntegrityError
 
-    from batches import services
+    from batches.services import engine
 
     def concurrent_order(batch_id):
         raise IntegrityError("duplicate key value violates unique constraint order_one_outstanding")
 
-    monkeypatch.setattr(services, "_carry_out_inline", concurrent_order)
+    monkeypatch.setattr(engine, "carry_out_inline", concurrent_order)
     batch = ecc.get(f"/ecc/v1/batches/{eager(submit, ecc, SEED_BATCH).json()['batchid']}").json()
     assert [r["status"] for r in batch["requests"]] == ["COMPLETED", "COMPLETED", "COMPLETED", "REJECTED"]
     assert batch["status"] == "PARTIALLY_COMPLETED"
@@ -398,12 +398,13 @@ def test_an_operator_cannot_cancel_an_order_a_worker_is_provisioning(subscriptio
     from django.utils import timezone
 
     from batches import services
+    from batchplatform.errors import Conflict
 
     order_id = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"blocked": True}, format="json").json()["orders"][
         0
     ]
     Order.objects.filter(pk=order_id).update(lease_until=timezone.now() + timedelta(minutes=1))
-    with pytest.raises(services.Conflict, match="being provisioned right now"):
+    with pytest.raises(Conflict, match="being provisioned right now"):
         services.cancel_order(order=Order.objects.get(pk=order_id))
     assert Order.objects.get(pk=order_id).status == "PROVISIONING"
 
