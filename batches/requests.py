@@ -7,11 +7,13 @@ A request that cannot be carried out as written raises Rejected with the `info` 
 import re
 from dataclasses import dataclass, field
 
+from batches.models import SubscriptionState
+
 ADDRESS_TYPES = ("msisdn", "iccid", "imsi")
 _DIGITS = {"msisdn": re.compile(r"\d{5,15}"), "iccid": re.compile(r"\d{18,22}"), "imsi": re.compile(r"\d{6,15}")}
 # A service id, as the API accepts it and the catalogue defines it.
 SID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,100}")
-STATES = ("BEFORE_FIRST_USE", "IN_USE")
+STATES = tuple(SubscriptionState.values)
 
 
 class Rejected(ValueError):

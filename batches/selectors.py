@@ -10,6 +10,7 @@ from batches.models import Batch, Order, OrderStatus, Subscription
 from batches.requests import Address, Rejected, parse_address
 from batchplatform.errors import Invalid, NotFound
 from batchplatform.models import Organisation
+from batchplatform.params import bounded_int
 
 SORTABLE = ("iccid", "msisdn", "blocked")
 MAX_FILTERS = 10
@@ -64,8 +65,9 @@ def list_subscriptions(organisation: Organisation, params) -> list[Subscription]
             raise Invalid(f"Cannot order by {spec!r}: use iccid, msisdn or blocked, optionally with :asc or :desc")
         ordering.append(f"-{field}" if direction == "desc" else field)
     queryset = queryset.order_by(*ordering, "iccid")
-    offset = _int(params, "offset", 0, 0, 10_000_000)
-    limit = _int(params, "limit", 100, 1, 100)
+    # VALIDATION_ERROR: the code these answers always had.
+    offset = bounded_int(params, "offset", default=0, minimum=0, maximum=10_000_000, code="VALIDATION_ERROR")
+    limit = bounded_int(params, "limit", default=100, minimum=1, maximum=100, code="VALIDATION_ERROR")
     return list(queryset[offset : offset + limit])
 
 
@@ -91,19 +93,6 @@ def get_batch(*, organisation: Organisation, batch_id) -> Batch:
         return Batch.objects.get(pk=uuid.UUID(str(batch_id)), organisation=organisation)
     except (Batch.DoesNotExist, ValueError):
         raise NotFound("Batch not found", "BATCH_NOT_FOUND") from None
-
-
-def _int(params, name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be an integer") from None
-    if not minimum <= value <= maximum:
-        raise Invalid(f"{name} must be between {minimum} and {maximum}")
-    return value
 
 
 def _json_contains_supported() -> bool:

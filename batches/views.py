@@ -142,14 +142,15 @@ class BatchList(EccView):
     )
     @response_links(202, GetBatch=link("ecc_batch_get", batch_id="$response.body#/batchid"))
     def post(self, request):
-        status_code, answer = services.submit_batch_once(
+        submitted = services.submit_batch_once(
             organisation=self.organisation(),
             payload=request.data,
             key=request.headers.get("Idempotency-Key"),
             body=request.body,
             render=batch_data,
         )
-        return Response(answer, status=status_code)
+        # A replayed answer went out as 202 the first time too.
+        return Response(submitted.answer, status=status.HTTP_202_ACCEPTED)
 
 
 class BatchDetail(EccView):

@@ -7,7 +7,7 @@ from batches.services.engine import advance_batch
 from batches.services.housekeeping import purge_batches, sweep
 from batches.services.idempotency import (
     IDEMPOTENCY_ACCEPTING_TIMEOUT,
-    record_idempotent_response,
+    BatchAnswer,
     request_fingerprint,
     submit_batch_once,
 )
@@ -20,12 +20,12 @@ from batches.services.lifecycle import (
     provisioning_lease,
     wake_batches_waiting_on,
 )
-from batches.services.orderability import CannotOrder, check_orderable
+from batches.services.orderability import check_orderable
 from batches.services.orders import cancel_order, retry_order, submit_order
 
 __all__ = [
     "IDEMPOTENCY_ACCEPTING_TIMEOUT",
-    "CannotOrder",
+    "BatchAnswer",
     "advance_batch",
     "cancel_order",
     "check_orderable",
@@ -35,7 +35,6 @@ __all__ = [
     "provision_order",
     "provisioning_lease",
     "purge_batches",
-    "record_idempotent_response",
     "request_fingerprint",
     "retry_order",
     "submit_batch",

@@ -10,8 +10,9 @@ from batches.models import Batch, BatchRequest, Order, OrderStatus, RequestStatu
 from batches.provisioning import ProvisioningRefused, apply_to_records
 from batches.requests import Address
 from batches.services.lifecycle import order_events, wake_batches_waiting_on
-from batches.services.orderability import CannotOrder, check_orderable
+from batches.services.orderability import check_orderable
 from batches.services.turns import locked_open_batch, parsed_request, ready_requests, settle
+from batchplatform.errors import DomainError
 from batchplatform.events import publish_events
 from batchplatform.models import Organisation
 
@@ -101,8 +102,8 @@ def _orderable(organisation: Organisation, ready: list[BatchRequest], parsed: di
     for request in ready:
         try:
             candidates.append((request, check_orderable(organisation, parsed[request.pk], known=known)))
-        except CannotOrder as error:
-            request.status, request.info = RequestStatus.FAILED, error.info
+        except DomainError as refusal:
+            request.status, request.info = RequestStatus.FAILED, refusal.message
 
     def iccid(pair):
         request, subscription = pair

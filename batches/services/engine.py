@@ -11,9 +11,10 @@ from batches.models import Batch, BatchRequest, RequestStatus
 from batches.provisioning import get_provisioner
 from batches.services.bulk import carry_out_inline
 from batches.services.lifecycle import provision_order
-from batches.services.orderability import CannotOrder, check_orderable
+from batches.services.orderability import check_orderable
 from batches.services.orders import new_order
 from batches.services.turns import locked_open_batch, parsed_request, ready_requests, settle
+from batchplatform.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ def _start_request(batch: Batch, request: BatchRequest) -> str:
     parsed = parsed_request(request)
     try:
         subscription = check_orderable(batch.organisation, parsed)
-    except CannotOrder as error:
-        request.status, request.info = RequestStatus.FAILED, error.info
+    except DomainError as refusal:
+        request.status, request.info = RequestStatus.FAILED, refusal.message
         BatchRequest.objects.filter(pk=request.pk).update(status=request.status, info=request.info)
         return "failed"
     try:

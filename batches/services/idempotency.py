@@ -3,17 +3,31 @@ no second batch."""
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from batches.models import IdempotencyKey
+from batches.models import Batch, IdempotencyKey
 from batches.services.intake import submit_batch
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.models import Organisation
 
 IDEMPOTENCY_ACCEPTING_TIMEOUT = timedelta(minutes=5)
+# The row keeps the exchange it replays; a batch submission is always answered as accepted.
+_ACCEPTED = HTTPStatus.ACCEPTED
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    """The answer to a batch submission: render(batch) of the new batch, or the first answer
+    to the same Idempotency-Key and body, given again (`replayed`)."""
+
+    answer: dict
+    replayed: bool = False
 
 
 def request_fingerprint(body: bytes) -> str:
@@ -46,18 +60,20 @@ class _KeyTaken(Exception):
     """Another request with the same key committed first."""
 
 
-def submit_batch_once(*, organisation: Organisation, payload, key: str | None, body: bytes, render) -> tuple[int, dict]:
-    """(status, answer) of a batch submission, the answer being render(batch); with an
-    Idempotency-Key, the first answer again for the same key and body (see _first_answer for
-    the refusals)."""
+def submit_batch_once(
+    *, organisation: Organisation, payload, key: str | None, body: bytes, render: Callable[[Batch], dict]
+) -> BatchAnswer:
+    """Submits a batch; with an Idempotency-Key, gives the first answer again for the same key
+    and body (see _first_answer for the refusals). `render` makes the answer of a new batch:
+    it is stored with the key, in the same transaction."""
     if not key:
-        return 202, render(submit_batch(organisation=organisation, payload=payload))
+        return BatchAnswer(render(submit_batch(organisation=organisation, payload=payload)))
     if len(key) > 200:
         raise Invalid("Idempotency-Key is at most 200 characters")
     fingerprint = request_fingerprint(body)
     first = _first_answer(organisation=organisation, key=key, fingerprint=fingerprint)
     if first is not None:
-        return first.response_status, first.response
+        return BatchAnswer(first.response, replayed=True)
     try:
         # The key, the batch and the answer commit together, or none does: a submission cut
         # short (the database restarted, the web process killed) leaves the key free for the
@@ -69,13 +85,13 @@ def submit_batch_once(*, organisation: Organisation, payload, key: str | None, b
             except IntegrityError:
                 raise _KeyTaken from None
             answer = render(submit_batch(organisation=organisation, payload=payload))
-            record_idempotent_response(organisation=organisation, key=key, status=202, response=answer)
+            _record_answer(organisation=organisation, key=key, response=answer)
     except _KeyTaken:
         return submit_batch_once(organisation=organisation, payload=payload, key=key, body=body, render=render)
-    return 202, answer
+    return BatchAnswer(answer)
 
 
-def record_idempotent_response(*, organisation: Organisation, key: str, status: int, response) -> None:
+def _record_answer(*, organisation: Organisation, key: str, response) -> None:
     IdempotencyKey.objects.filter(organisation=organisation, key=key).update(
-        response_status=status, response=json.loads(json.dumps(response, default=str))
+        response_status=_ACCEPTED, response=json.loads(json.dumps(response, default=str))
     )

@@ -54,8 +54,16 @@ def _record_and_finish(order_id: int, *, wake_own_batch: bool = True) -> None:
             order = Order.objects.select_for_update().get(pk=order_id)
             if order.status != OrderStatus.PROVISIONING:
                 return
+            # Read before the change: its state-change event says what the state was.
+            previous_state = _state_before(order)
             subscription = apply_to_records(order)
-            finish_locked(order, OrderStatus.COMPLETED, subscription=subscription, wake_own_batch=wake_own_batch)
+            finish_locked(
+                order,
+                OrderStatus.COMPLETED,
+                subscription=subscription,
+                previous_state=previous_state,
+                wake_own_batch=wake_own_batch,
+            )
     except ProvisioningRefused as error:
         finish_order(order_id, OrderStatus.CANCELED, failure=str(error), wake_own_batch=wake_own_batch)
 
@@ -80,11 +88,12 @@ def finish_locked(
     status: str,
     *,
     subscription: Subscription | None = None,
+    previous_state: str | None = None,
     failure: str = "",
     wake_own_batch: bool = True,
 ) -> None:
-    """Ends an order the caller holds locked, with its batch request and its events."""
-    previous_state = order.subscription.state if order.subscription_id and order.operation == "change-state" else None
+    """Ends an order the caller holds locked, with its batch request and its events (a
+    COMPLETED state change gives a state-change event from `previous_state`)."""
     order.status = status
     order.completion_date = timezone.now()
     order.needs_attention = False
@@ -102,6 +111,12 @@ def finish_locked(
     # What waited for this subscription can go on: this batch's next request, or another's.
     own_batch = request.batch_id if request is not None and wake_own_batch else None
     transaction.on_commit(lambda: wake_batches_waiting_on({order.iccid}, also=own_batch))
+
+
+def _state_before(order: Order) -> str | None:
+    if order.operation != "change-state" or order.subscription_id is None:
+        return None
+    return Subscription.objects.filter(pk=order.subscription_id).values_list("state", flat=True).first()
 
 
 def order_events(order: Order, request: BatchRequest | None, previous_state: str | None) -> dict[str, list]:

@@ -1,49 +1,32 @@
 """What must hold before an order is created, for a standalone request and a batch's alike."""
 
+from batches import rules
 from batches.models import Subscription
-from batches.provisioning import find_service
 from batches.requests import ParsedRequest
 from batches.selectors import find_subscription
+from batchplatform.errors import NotFound
 from batchplatform.models import Organisation
 
 
-class CannotOrder(Exception):
-    """No order can be created: the request FAILS (in a batch) or is refused (standalone)."""
-
-    def __init__(self, info: str, status: int):
-        super().__init__(info)
-        self.info, self.status = info, status
-
-
-def _check_new_subscription(payload: dict) -> None:
-    if Subscription.objects.filter(iccid=payload["iccid"]).exists():
-        raise CannotOrder(f"The SIM {payload['iccid']} is already in use", 409)
-    if payload.get("msisdn") and Subscription.objects.filter(msisdn=payload["msisdn"]).exists():
-        raise CannotOrder(f"The MSISDN {payload['msisdn']} is already in use", 409)
-
-
 def check_orderable(organisation: Organisation, parsed: ParsedRequest, known=None) -> Subscription | None:
-    """What must hold before an order is created; the subscription it is for (None for a create).
+    """The subscription the order is for (None for a create), or a domain error saying why no
+    order can be created: the standalone request is refused with it, a batch's request FAILS.
     `known` maps addresses to subscriptions already read (a batch's turn reads them at once)."""
     if parsed.operation == "create":
-        _check_new_subscription(parsed.payload)
+        # The IMSI is checked when the order is carried out (batches.provisioning), as before.
+        rules.check_identifiers_free(iccid=parsed.payload["iccid"], msisdn=parsed.payload.get("msisdn"))
         return None
     if known is not None:
         subscription = known.get(parsed.address)
     else:
         subscription = find_subscription(organisation, parsed.address)
     if subscription is None:
-        raise CannotOrder("Subscription not found", 404)
-    if parsed.operation == "change-state" and subscription.state == "IN_USE" and parsed.payload["state"] != "IN_USE":
-        raise CannotOrder("A subscription in use cannot go back to BEFORE_FIRST_USE", 409)
+        raise NotFound("Subscription not found")
+    if parsed.operation == "change-state":
+        rules.check_state_change(subscription, parsed.payload["state"])
     if parsed.operation == "assign":
         for entry in parsed.payload["services"]:
-            if find_service(organisation.pk, entry["id"]) is None:
-                raise CannotOrder(f"Service {entry['id']} not found", 400)
+            rules.assignable_service(organisation.pk, entry["id"])
     if parsed.operation in ("withdraw", "modify"):
-        assigned = subscription.services.filter(service__sid=parsed.payload["id"])
-        if parsed.payload.get("instance"):
-            assigned = assigned.filter(instance=parsed.payload["instance"])
-        if not assigned.exists():
-            raise CannotOrder(f"Service {parsed.payload['id']} is not assigned", 400)
+        rules.assigned_services(subscription, parsed.payload["id"], parsed.payload.get("instance"))
     return subscription

@@ -9,8 +9,8 @@ from batches.provisioning import get_provisioner
 from batches.requests import ParsedRequest, Rejected, parse_request
 from batches.selectors import get_subscription
 from batches.services.lifecycle import finish_locked, provision_order
-from batches.services.orderability import CannotOrder, check_orderable
-from batchplatform.errors import Conflict, Invalid, NotFound
+from batches.services.orderability import check_orderable
+from batchplatform.errors import Conflict, Invalid
 from batchplatform.models import Organisation
 
 
@@ -30,9 +30,10 @@ def new_order(organisation: Organisation, parsed: ParsedRequest, subscription: S
 
 
 def submit_order(*, organisation: Organisation, method: str, resource: str, body) -> Order:
-    """A standalone request (202 with its order id): 404 for an unknown subscription (checked
-    first, as the reference says: the subscription is the main resource), 400 for a bad body,
-    409 while the subscription has an outstanding order."""
+    """A standalone request: its order, carried out by a worker once this commits. NotFound for
+    an unknown subscription (checked first, as the reference says: the subscription is the main
+    resource), Invalid for a bad body, Conflict while the subscription has an outstanding order
+    (and the refusals of check_orderable)."""
     parts = resource.split("/")
     if len(parts) > 1:
         get_subscription(organisation, parts[1])
@@ -41,11 +42,7 @@ def submit_order(*, organisation: Organisation, method: str, resource: str, body
     except Rejected as error:
         raise Invalid(error.info, "BAD_REQUEST") from None
     with transaction.atomic():
-        try:
-            subscription = check_orderable(organisation, parsed)
-        except CannotOrder as error:
-            kind = {404: NotFound, 409: Conflict}.get(error.status, Invalid)
-            raise kind(error.info) from None
+        subscription = check_orderable(organisation, parsed)
         try:
             order = new_order(organisation, parsed, subscription)
         except IntegrityError:
