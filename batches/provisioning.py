@@ -15,7 +15,7 @@ import urllib.request
 from django.conf import settings
 
 from batches import rules
-from batches.models import AssignedService, Order, ServiceType, Subscription
+from batches.models import AssignedService, Operation, Order, ServiceType, Subscription
 from batchplatform.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,13 @@ def _modify(subscription: Subscription, payload: dict, organisation_id: int) -> 
     assigned.save(update_fields=["attributes"])
 
 
-_CHANGES = {"block": _block, "change-state": _change_state, "assign": _assign, "withdraw": _withdraw, "modify": _modify}
+_CHANGES = {
+    Operation.BLOCK: _block,
+    Operation.CHANGE_STATE: _change_state,
+    Operation.ASSIGN: _assign,
+    Operation.WITHDRAW: _withdraw,
+    Operation.MODIFY: _modify,
+}
 
 
 def apply_to_records(order: Order) -> Subscription:
@@ -94,7 +100,7 @@ def apply_to_records(order: Order) -> Subscription:
 
 
 def _apply(order: Order) -> Subscription:
-    if order.operation == "create":
+    if order.operation == Operation.CREATE:
         return _create(order, order.payload)
     subscription = Subscription.objects.select_for_update().filter(pk=order.subscription_id).first()
     if subscription is None:

@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from batches.models import Batch, BatchRequest, Order, OrderStatus, RequestStatus, Subscription
+from batches.models import Batch, BatchRequest, Operation, Order, OrderStatus, RequestStatus, Subscription
 from batches.provisioning import ProvisioningRefused, apply_to_records
 from batches.requests import Address
 from batches.services.lifecycle import order_events, wake_batches_waiting_on
@@ -63,7 +63,7 @@ def _carry_out_turn(batch: Batch, ready: list[BatchRequest]) -> set[str] | None:
     blocks: dict[bool, list[int]] = {True: [], False: []}
     for (request, subscription), order in zip(to_order, orders, strict=True):
         previous_state = subscription.state if subscription else None
-        if order.operation == "block":
+        if order.operation == Operation.BLOCK:
             # Setting one flag cannot be refused: all of the turn's blocks are one statement.
             blocks[order.payload["blocked"]].append(subscription.pk)
             order.status = OrderStatus.COMPLETED

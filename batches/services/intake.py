@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import transaction
 
 from batches.dispatch import enqueue_advance
-from batches.models import Batch, BatchRequest, BatchType, RequestStatus, Subscription
+from batches.models import Batch, BatchRequest, BatchType, Operation, RequestStatus, Subscription
 from batches.requests import Address, ParsedRequest, Rejected, parse_request
 from batchplatform.errors import Invalid
 from batchplatform.models import Organisation
@@ -46,7 +46,7 @@ def _group_keys(organisation: Organisation, parsed: list[ParsedRequest | None]) 
             for sub in Subscription.objects.filter(organisation=organisation, **{f"{kind}__in": values}):
                 known[Address(kind, getattr(sub, kind))] = sub.iccid
     for p in parsed:  # subscriptions this batch creates
-        if p is not None and p.operation == "create":
+        if p is not None and p.operation == Operation.CREATE:
             for kind in ("msisdn", "imsi"):
                 if p.payload.get(kind):
                     known.setdefault(Address(kind, p.payload[kind]), p.payload["iccid"])

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from batches.dispatch import enqueue_advance
 from batches.formats import iso
-from batches.models import BatchRequest, BatchStatus, Order, OrderStatus, RequestStatus, Subscription
+from batches.models import BatchRequest, BatchStatus, Operation, Order, OrderStatus, RequestStatus, Subscription
 from batches.provisioning import ProvisioningFailed, ProvisioningRefused, apply_to_records, get_provisioner
 from batchplatform.events import publish_events
 
@@ -114,7 +114,7 @@ def finish_locked(
 
 
 def _state_before(order: Order) -> str | None:
-    if order.operation != "change-state" or order.subscription_id is None:
+    if order.operation != Operation.CHANGE_STATE or order.subscription_id is None:
         return None
     return Subscription.objects.filter(pk=order.subscription_id).values_list("state", flat=True).first()
 
