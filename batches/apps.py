@@ -5,6 +5,8 @@ class BatchesConfig(AppConfig):
     name = "batches"
 
     def ready(self):
+        # Registers the tasks batches.dispatch sends by name, in every process (not only workers).
+        import batches.tasks  # noqa: F401
         from batches.metrics import collect
         from batchplatform.metrics import register_collector
 

@@ -14,6 +14,7 @@ import re
 from django.contrib.auth import get_user_model
 
 from batchplatform.api.errors import error_body
+from batchplatform.errors import Invalid
 from batchplatform.longpoll import (
     LongPollConsumer,
     LongPollRequest,
@@ -22,6 +23,7 @@ from batchplatform.longpoll import (
     Subscription,
     caller,
 )
+from batchplatform.params import bounded_int
 from batchplatform.services import organisation_of
 from batchplatform.throttle import TooManyAttempts
 
@@ -121,9 +123,13 @@ def _integer(query, name: str, default, minimum: int, maximum: int | None):
     if name not in query:
         return default
     raw = query[name]
-    value = int(raw) if _NUMBER.fullmatch(raw) else None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
+    try:
+        value = bounded_int(query, name, default=None, minimum=minimum, maximum=maximum)
+    except Invalid:
+        value = None
+    if value is None:  # also an empty value, which bounded_int reads as absent: refused here, as always
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        # This surface's own text (tests/batches/test_events_api.py), with the value that was sent.
         raise _refused(400, f"{name} must be an integer {bounds}, not {raw[:20]!r}.")
     return value
 

@@ -139,12 +139,16 @@ class Order(models.Model):
         ordering = ["-id"]
         constraints = [
             # At most one outstanding order per subscription.
-            models.UniqueConstraint(fields=["iccid"], condition=Q(status="PROVISIONING"), name="order_one_outstanding"),
+            models.UniqueConstraint(
+                fields=["iccid"], condition=Q(status=OrderStatus.PROVISIONING), name="order_one_outstanding"
+            ),
             models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_known"),
         ]
         indexes = [
             # The operator's queue and the sweeper: orders stuck or flagged.
-            models.Index(fields=["order_date"], condition=Q(status="PROVISIONING"), name="order_provisioning"),
+            models.Index(
+                fields=["order_date"], condition=Q(status=OrderStatus.PROVISIONING), name="order_provisioning"
+            ),
         ]
 
     def __str__(self):
@@ -181,7 +185,9 @@ class Batch(models.Model):
         indexes = [
             # The sweeper's work list: batches that can still move.
             models.Index(
-                fields=["created_at"], condition=Q(status__in=["INITIALISING", "PROCESSING"]), name="batch_open"
+                fields=["created_at"],
+                condition=Q(status__in=[BatchStatus.INITIALISING, BatchStatus.PROCESSING]),
+                name="batch_open",
             ),
         ]
 
@@ -220,7 +226,9 @@ class BatchRequest(models.Model):
         ]
         indexes = [
             # Who waits for a subscription when one of its orders ends (wake_batches_waiting_on).
-            models.Index(fields=["group_key"], condition=Q(status="APPROVED"), name="batch_request_waiting"),
+            models.Index(
+                fields=["group_key"], condition=Q(status=RequestStatus.APPROVED), name="batch_request_waiting"
+            ),
         ]
 
     def __str__(self):

@@ -15,6 +15,13 @@ def _obj(properties: dict, required=(), **extra) -> dict:
     return schema
 
 
+# The root's links (batches.views.EccRoot): absolute URLs, a template where a resource takes an id.
+_URL = {"type": "string", "format": "uri"}
+ROOT = _obj(
+    {"subscriptions": _URL, "batches": _URL, "orders": {"type": "string"}, "events": {"type": "string"}},
+    ["subscriptions", "batches", "orders", "events"],
+)
+
 ORDERS_ACCEPTED = _obj({"orders": {"type": "array", "items": {"type": "integer"}}}, ["orders"])
 
 ORDER = _obj(

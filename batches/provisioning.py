@@ -13,9 +13,10 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
-from django.db.models import Q
 
-from batches.models import AssignedService, Order, Service, ServiceType, Subscription
+from batches import rules
+from batches.models import AssignedService, Operation, Order, ServiceType, Subscription
+from batchplatform.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +29,6 @@ class ProvisioningFailed(Exception):
     """Transient, retries exhausted: the order stays PROVISIONING for an operator."""
 
 
-def find_service(organisation_id: int, sid: str) -> Service | None:
-    # The organisation's own definition wins over a global one of the same sid.
-    candidates = Service.objects.filter(Q(organisation_id=organisation_id) | Q(organisation__isnull=True), sid=sid)
-    return min(candidates, key=lambda service: service.organisation_id is None, default=None)
-
-
 def _next_instance_id(subscription: Subscription) -> str:
     """a1, a2, ... per subscription, never reused: a withdrawn instance's id stays gone."""
     subscription.bucket_instances_issued += 1
@@ -42,9 +37,7 @@ def _next_instance_id(subscription: Subscription) -> str:
 
 
 def _create(order: Order, payload: dict) -> Subscription:
-    for field, value in (("iccid", order.iccid), ("msisdn", payload.get("msisdn")), ("imsi", payload.get("imsi"))):
-        if value and Subscription.objects.filter(**{field: value}).exists():
-            raise ProvisioningRefused(f"The {field.upper() if field != 'iccid' else 'SIM'} {value} is already in use")
+    rules.check_identifiers_free(iccid=order.iccid, msisdn=payload.get("msisdn"), imsi=payload.get("imsi"))
     return Subscription.objects.create(
         organisation_id=order.organisation_id, iccid=order.iccid, msisdn=payload.get("msisdn"), imsi=payload.get("imsi")
     )
@@ -56,17 +49,14 @@ def _block(subscription: Subscription, payload: dict, organisation_id: int) -> N
 
 
 def _change_state(subscription: Subscription, payload: dict, organisation_id: int) -> None:
-    if subscription.state == "IN_USE" and payload["state"] == "BEFORE_FIRST_USE":
-        raise ProvisioningRefused("A subscription in use cannot go back to BEFORE_FIRST_USE")
+    rules.check_state_change(subscription, payload["state"])
     subscription.state = payload["state"]
     subscription.save(update_fields=["state", "updated_at"])
 
 
 def _assign(subscription: Subscription, payload: dict, organisation_id: int) -> None:
     for entry in payload["services"]:
-        service = find_service(organisation_id, entry["id"])
-        if service is None:
-            raise ProvisioningRefused(f"Service {entry['id']} not found")
+        service = rules.assignable_service(organisation_id, entry["id"])
         attributes = {k: v for k, v in entry.items() if k != "id"}
         if service.multiple_instances:
             instance = _next_instance_id(subscription)
@@ -80,31 +70,37 @@ def _assign(subscription: Subscription, payload: dict, organisation_id: int) -> 
 
 
 def _withdraw(subscription: Subscription, payload: dict, organisation_id: int) -> None:
-    assigned = AssignedService.objects.filter(subscription=subscription, service__sid=payload["id"])
-    if payload.get("instance"):
-        assigned = assigned.filter(instance=payload["instance"])
-    if not assigned.exists():
-        raise ProvisioningRefused(f"Service {payload['id']} is not assigned")
-    assigned.delete()
+    rules.assigned_services(subscription, payload["id"], payload.get("instance")).delete()
 
 
 def _modify(subscription: Subscription, payload: dict, organisation_id: int) -> None:
-    assigned = AssignedService.objects.filter(subscription=subscription, service__sid=payload["id"]).first()
-    if assigned is None:
-        raise ProvisioningRefused(f"Service {payload['id']} is not assigned")
+    assigned = rules.assigned_services(subscription, payload["id"], payload.get("instance")).first()
     if assigned.service.service_type == ServiceType.BUCKET and "limit" in payload:
         raise ProvisioningRefused("Only recurring buckets have a limit to modify")
     assigned.attributes = {**assigned.attributes, **{k: v for k, v in payload.items() if k != "id"}}
     assigned.save(update_fields=["attributes"])
 
 
-_CHANGES = {"block": _block, "change-state": _change_state, "assign": _assign, "withdraw": _withdraw, "modify": _modify}
+_CHANGES = {
+    Operation.BLOCK: _block,
+    Operation.CHANGE_STATE: _change_state,
+    Operation.ASSIGN: _assign,
+    Operation.WITHDRAW: _withdraw,
+    Operation.MODIFY: _modify,
+}
 
 
 def apply_to_records(order: Order) -> Subscription:
     """The change itself, inside the caller's transaction. Raises ProvisioningRefused if the
     records no longer allow it (e.g. the service was withdrawn meanwhile)."""
-    if order.operation == "create":
+    try:
+        return _apply(order)
+    except DomainError as refusal:  # a rule of batches.rules no longer holds
+        raise ProvisioningRefused(refusal.message) from None
+
+
+def _apply(order: Order) -> Subscription:
+    if order.operation == Operation.CREATE:
         return _create(order, order.payload)
     subscription = Subscription.objects.select_for_update().filter(pk=order.subscription_id).first()
     if subscription is None:

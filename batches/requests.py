@@ -7,11 +7,13 @@ A request that cannot be carried out as written raises Rejected with the `info` 
 import re
 from dataclasses import dataclass, field
 
+from batches.models import Operation, SubscriptionState
+
 ADDRESS_TYPES = ("msisdn", "iccid", "imsi")
 _DIGITS = {"msisdn": re.compile(r"\d{5,15}"), "iccid": re.compile(r"\d{18,22}"), "imsi": re.compile(r"\d{6,15}")}
 # A service id, as the API accepts it and the catalogue defines it.
 SID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,100}")
-STATES = ("BEFORE_FIRST_USE", "IN_USE")
+STATES = tuple(SubscriptionState.values)
 
 
 class Rejected(ValueError):
@@ -81,7 +83,9 @@ def _service(entry, where: str = "body") -> dict:
 def _create(body: dict) -> ParsedRequest:
     iccid = _digits(body, "iccid", required=True)
     return ParsedRequest(
-        "create", None, {"iccid": iccid, "msisdn": _digits(body, "msisdn", False), "imsi": _digits(body, "imsi", False)}
+        Operation.CREATE,
+        None,
+        {"iccid": iccid, "msisdn": _digits(body, "msisdn", False), "imsi": _digits(body, "imsi", False)},
     )
 
 
@@ -94,10 +98,10 @@ def _patch_subscription(address: Address, body: dict) -> ParsedRequest:
     if has_blocked:
         if not isinstance(body["blocked"], bool):
             raise Rejected("Invalid blocked parameter in body: expected true or false")
-        return ParsedRequest("block", address, {"blocked": body["blocked"]})
+        return ParsedRequest(Operation.BLOCK, address, {"blocked": body["blocked"]})
     if body["state"] not in STATES:
         raise Rejected(f"Invalid state parameter in body: expected {' or '.join(STATES)}")
-    return ParsedRequest("change-state", address, {"state": body["state"]})
+    return ParsedRequest(Operation.CHANGE_STATE, address, {"state": body["state"]})
 
 
 def _services_request(method: str, resource: str, address: Address, rest: list[str], body: dict) -> ParsedRequest:
@@ -107,18 +111,18 @@ def _services_request(method: str, resource: str, address: Address, rest: list[s
         raise Rejected(f"Invalid service id {sid!r}")
     if method == "POST" and sid is None:
         if "services" not in body:
-            return ParsedRequest("assign", address, {"services": [_service(body)]})
+            return ParsedRequest(Operation.ASSIGN, address, {"services": [_service(body)]})
         services = body["services"]
         if not isinstance(services, list) or not services:
             raise Rejected("Invalid services parameter in body: expected a non-empty list")
-        return ParsedRequest("assign", address, {"services": [_service(s, "services") for s in services]})
+        return ParsedRequest(Operation.ASSIGN, address, {"services": [_service(s, "services") for s in services]})
     if method == "DELETE":
-        return ParsedRequest("withdraw", address, {"id": sid or _service(body)["id"], "instance": instance})
+        return ParsedRequest(Operation.WITHDRAW, address, {"id": sid or _service(body)["id"], "instance": instance})
     if method == "PATCH" and instance is None:
         service = _service({"id": sid, **body} if sid else body)
         if len(service) == 1:
             raise Rejected("Missing attribute to modify in body")
-        return ParsedRequest("modify", address, service)
+        return ParsedRequest(Operation.MODIFY, address, service)
     raise Rejected(f"Unsupported request: {method} {resource}")
 
 

@@ -1,7 +1,7 @@
 """The ECC shapes: plain JSON with the field names of the reference pages, ISO 8601 UTC dates."""
 
-from batches.models import Batch, Order, Subscription
-from batches.services import iso
+from batches.formats import iso
+from batches.models import Batch, Order, OrderStatus, Subscription
 
 
 def order_data(order: Order) -> dict:
@@ -27,7 +27,7 @@ def subscription_summary(subscription: Subscription, ongoing: list[int]) -> dict
 
 
 def subscription_data(subscription: Subscription) -> dict:
-    ongoing = list(subscription.orders.filter(status="PROVISIONING").values_list("pk", flat=True))
+    ongoing = list(subscription.orders.filter(status=OrderStatus.PROVISIONING).values_list("pk", flat=True))
     services: dict[str, dict] = {}
     for assigned in subscription.services.select_related("service").order_by("id"):
         entry = services.setdefault(assigned.service.sid, {"id": assigned.service.sid})

@@ -1,15 +1,20 @@
-"""The /ecc/v1 resources: parse, call a service, answer in the reference's shapes."""
+"""The /ecc/v1 resources as DRF viewsets, one per resource (subscriptions, orders, batches), with
+an @action for each sub-resource that is not CRUD (a subscription's services); routed explicitly
+in batches.urls, so every URL keeps the reference's shape. Each method parses, calls a service or
+a selector, and answers in the reference's shapes with the status code it chooses. The events
+long-poll is a consumer of its own (batches.events_api)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from batches import openapi, selectors, services
-from batches.models import Order
 from batches.serializers import batch_data, order_data, subscription_data, subscription_summary
-from batchplatform.api.basic import BasicAuthViewMixin
-from batchplatform.api.schema import link, response_links
+from batchplatform.api.basic import BasicAuthViewMixin, PlainErrorAutoSchema
+from batchplatform.api.schema import _LINKS_ATTRIBUTE, link, response_links
 from batchplatform.api.v1 import StrictJSONParser
 from batchplatform.errors import NotFound
 from batchplatform.services import organisation_of
@@ -35,7 +40,21 @@ def order_accepted_schema(operation_id: str, *, request: dict | None = None):
 SUBSCRIPTION_ADDRESS = "iccid:{$request.body#/iccid}"
 
 
-class EccView(BasicAuthViewMixin, APIView):
+class EccAutoSchema(PlainErrorAutoSchema):
+    def _is_list_view(self, serializer=None) -> bool:
+        return False  # an ECC answer wraps its list in an object: never a bare array
+
+    def _add_links(self, responses: dict) -> None:
+        # A viewset's HTTP methods are bound to its actions per request only: read the action's links.
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        for code, links in getattr(handler, _LINKS_ATTRIBUTE, {}).items():
+            if code in responses:
+                responses[code].setdefault("links", {}).update(links)
+
+
+class EccViewSet(BasicAuthViewMixin, ViewSet):
+    schema = EccAutoSchema()
+
     def organisation(self):
         organisation = organisation_of(self.request.user)
         if organisation is None:
@@ -50,15 +69,17 @@ class EccView(BasicAuthViewMixin, APIView):
         return Response({"orders": [order.pk]}, status=status.HTTP_202_ACCEPTED)
 
 
-class SubscriptionList(EccView):
+class SubscriptionViewSet(EccViewSet):
+    # A subscription is read here; every change to it is an order (202 with the order's id).
+    # (No docstring: the document would show it as every operation's description.)
+
+    lookup_field = lookup_url_kwarg = "address"
+    lookup_value_regex = "[^/]+"  # msisdn:..., iccid:... or imsi:...
+
     @ecc_schema("ecc_subscriptions_list", response=openapi.SUBSCRIPTIONS)
-    def get(self, request):
+    def list(self, request):
         subscriptions = selectors.list_subscriptions(self.organisation(), request.query_params)
-        ongoing: dict[int, list[int]] = {}
-        for order_id, subscription_id in Order.objects.filter(
-            subscription__in=subscriptions, status="PROVISIONING"
-        ).values_list("pk", "subscription_id"):
-            ongoing.setdefault(subscription_id, []).append(order_id)
+        ongoing = selectors.ongoing_orders(subscriptions)
         return Response({"subscriptions": [subscription_summary(s, ongoing.get(s.pk, [])) for s in subscriptions]})
 
     @order_accepted_schema("ecc_subscription_create", request=openapi.SUBSCRIPTION_CREATE)
@@ -70,67 +91,69 @@ class SubscriptionList(EccView):
         ModifyServices=link("ecc_services_modify", address=SUBSCRIPTION_ADDRESS),
         WithdrawServices=link("ecc_services_withdraw", address=SUBSCRIPTION_ADDRESS),
     )
-    def post(self, request):
+    def create(self, request):
         return self.order_accepted("subscriptions")
 
-
-class SubscriptionDetail(EccView):
     @ecc_schema("ecc_subscription_get", response=openapi.SUBSCRIPTION)
-    def get(self, request, address):
-        return Response(subscription_data(services.get_subscription(self.organisation(), address)))
+    def retrieve(self, request, address):
+        return Response(subscription_data(selectors.get_subscription(self.organisation(), address)))
 
     @order_accepted_schema("ecc_subscription_block_or_change_state", request=openapi.SUBSCRIPTION_PATCH)
-    def patch(self, request, address):
+    def partial_update(self, request, address):
         return self.order_accepted(f"subscriptions/{address}")
 
-
-class ServicesView(EccView):
-    def resource(self, address, *parts) -> str:
+    @staticmethod
+    def services_resource(address, *parts) -> str:
         return "/".join(("subscriptions", address, "services", *parts))
 
-
-class SubscriptionServices(ServicesView):
-    """POST assigns, PATCH modifies, DELETE withdraws, the service id in the body."""
-
     @order_accepted_schema("ecc_services_assign", request=openapi.SERVICES_ASSIGN)
-    def post(self, request, address):
-        return self.order_accepted(self.resource(address))
+    @action(detail=True, methods=["post"], url_path="services")
+    def assign_services(self, request, address):
+        """POST assigns, PATCH modifies, DELETE withdraws, the service id in the body."""
+        return self.order_accepted(self.services_resource(address))
 
     @order_accepted_schema("ecc_services_modify", request=openapi.SERVICE)
-    def patch(self, request, address):
-        return self.order_accepted(self.resource(address))
+    @assign_services.mapping.patch
+    def modify_services(self, request, address):
+        """POST assigns, PATCH modifies, DELETE withdraws, the service id in the body."""
+        return self.order_accepted(self.services_resource(address))
 
     @order_accepted_schema("ecc_services_withdraw", request=openapi.SERVICE)
-    def delete(self, request, address):
-        return self.order_accepted(self.resource(address))
+    @assign_services.mapping.delete
+    def withdraw_services(self, request, address):
+        """POST assigns, PATCH modifies, DELETE withdraws, the service id in the body."""
+        return self.order_accepted(self.services_resource(address))
 
-
-class SubscriptionService(ServicesView):
     @order_accepted_schema("ecc_service_modify", request=openapi.SERVICE_ATTRIBUTES)
-    def patch(self, request, address, sid):
-        return self.order_accepted(self.resource(address, sid))
+    @action(detail=True, methods=["patch"], url_path=r"services/(?P<sid>[^/]+)")
+    def modify_service(self, request, address, sid):
+        return self.order_accepted(self.services_resource(address, sid))
 
     @order_accepted_schema("ecc_service_withdraw")
-    def delete(self, request, address, sid):
-        return self.order_accepted(self.resource(address, sid))
+    @modify_service.mapping.delete
+    def withdraw_service(self, request, address, sid):
+        return self.order_accepted(self.services_resource(address, sid))
 
-
-class SubscriptionServiceInstance(ServicesView):
     @order_accepted_schema("ecc_service_instance_withdraw")
-    def delete(self, request, address, sid, instance):
-        return self.order_accepted(self.resource(address, sid, instance))
+    @action(detail=True, methods=["delete"], url_path=r"services/(?P<sid>[^/]+)/(?P<instance>[^/]+)")
+    def withdraw_service_instance(self, request, address, sid, instance):
+        return self.order_accepted(self.services_resource(address, sid, instance))
 
 
-class OrderDetail(EccView):
+class OrderViewSet(EccViewSet):
+    # An order, as created by a standalone request or a batch's request.
+
+    lookup_field = lookup_url_kwarg = "order_id"
+
     @ecc_schema("ecc_order_get", response=openapi.ORDER)
-    def get(self, request, order_id):
-        order = Order.objects.filter(pk=order_id, organisation=self.organisation()).first()
-        if order is None:
-            raise NotFound("Order not found", "ORDER_NOT_FOUND")
-        return Response(order_data(order))
+    def retrieve(self, request, order_id):
+        return Response(order_data(selectors.get_order(organisation=self.organisation(), order_id=order_id)))
 
 
-class BatchList(EccView):
+class BatchViewSet(EccViewSet):
+    # Up to 100 API requests in one submission, carried out in the background.
+
+    lookup_field = lookup_url_kwarg = "batch_id"
     # JSON only: the Idempotency-Key compares raw bodies, which a multipart parser consumes.
     parser_classes = [StrictJSONParser]
 
@@ -149,18 +172,36 @@ class BatchList(EccView):
         ],
     )
     @response_links(202, GetBatch=link("ecc_batch_get", batch_id="$response.body#/batchid"))
-    def post(self, request):
-        status_code, answer = services.submit_batch_once(
+    def create(self, request):
+        submitted = services.submit_batch_once(
             organisation=self.organisation(),
             payload=request.data,
             key=request.headers.get("Idempotency-Key"),
             body=request.body,
             render=batch_data,
         )
-        return Response(answer, status=status_code)
+        # A replayed answer went out as 202 the first time too.
+        return Response(submitted.answer, status=status.HTTP_202_ACCEPTED)
 
-
-class BatchDetail(EccView):
     @ecc_schema("ecc_batch_get", response=openapi.BATCH)
-    def get(self, request, batch_id):
-        return Response(batch_data(services.get_batch(organisation=self.organisation(), batch_id=batch_id)))
+    def retrieve(self, request, batch_id):
+        return Response(batch_data(selectors.get_batch(organisation=self.organisation(), batch_id=batch_id)))
+
+
+class EccRoot(BasicAuthViewMixin, APIView):
+    """The ECC API's resources, to click through in a browser (signed in to the admin) or to
+    read as JSON with HTTP Basic. Orders and events have no list: their URLs take an id or a type."""
+
+    @ecc_schema("ecc_root", response=openapi.ROOT)
+    def get(self, request):
+        root = request.build_absolute_uri(request.path)
+        return Response({name: f"{root}{path}" for name, path in RESOURCES.items()})
+
+
+# What the root lists, relative to /ecc/v1/.
+RESOURCES = {
+    "subscriptions": "subscriptions",
+    "batches": "batches",
+    "orders": "orders/{order_id}",
+    "events": "events/{event_type}",
+}

@@ -2,6 +2,42 @@ import pytest
 
 from batches.models import AssignedService, Service, Subscription
 from batchplatform.celery import app as celery_app
+from tests.network_element import NetworkElement
+
+# The seed's example request, as written.
+SEED_BATCH = {
+    "type": "single",
+    "requests": [
+        {
+            "method": "POST",
+            "resource": "subscriptions",
+            "body": {"msisdn": "46708421499", "iccid": "89461177710001700003"},
+            "requestid": "127322",
+        },
+        {
+            "method": "PATCH",
+            "resource": "subscriptions/msisdn:46708421488",
+            "body": {"blocked": True},
+            "requestid": "127323",
+        },
+        {
+            "method": "POST",
+            "resource": "subscriptions/msisdn:46708421466/services",
+            "body": {"id": "Data1G", "limit": "100"},
+            "requestid": "127324",
+        },
+        {
+            "method": "POST",
+            "resource": "subscriptions/msisdn:46708421477/services",
+            "body": {"limit": 100},
+            "requestid": "127325",
+        },
+    ],
+}
+
+
+def submit(ecc, body, **headers):
+    return ecc.post("/ecc/v1/batches", body, format="json", **headers)
 
 
 @pytest.fixture
@@ -59,3 +95,23 @@ def global_services(db):
     from django.apps import apps
 
     import_module("batches.migrations.0002_global_services").add_global_services(apps, None)
+
+
+@pytest.fixture
+def element(settings):
+    """A network element of the test's own on loopback (the network boundary), answering these statuses."""
+    made = []
+
+    def make(*statuses):
+        scripted = NetworkElement(*statuses)
+        made.append(scripted)
+        settings.ECC_PROVISIONER = "http"
+        settings.ECC_PROVISIONER_URL = scripted.url
+        settings.ECC_PROVISIONER_RETRIES = 2
+        settings.ECC_PROVISIONER_BACKOFF = 0.01
+        settings.ECC_PROVISIONER_TIMEOUT = 2
+        return scripted
+
+    yield make
+    for scripted in made:
+        scripted.close()

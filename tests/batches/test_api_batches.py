@@ -1,45 +1,8 @@
 import pytest
-from django.db import connection
 
 from batches.models import Batch, BatchRequest, Order, Subscription
 from batchplatform.models import Event
-from tests.batches.conftest import assigned
-from tests.database import end_the_connection_from_the_server, outside_connection
-
-# The seed's example request, as written.
-SEED_BATCH = {
-    "type": "single",
-    "requests": [
-        {
-            "method": "POST",
-            "resource": "subscriptions",
-            "body": {"msisdn": "46708421499", "iccid": "89461177710001700003"},
-            "requestid": "127322",
-        },
-        {
-            "method": "PATCH",
-            "resource": "subscriptions/msisdn:46708421488",
-            "body": {"blocked": True},
-            "requestid": "127323",
-        },
-        {
-            "method": "POST",
-            "resource": "subscriptions/msisdn:46708421466/services",
-            "body": {"id": "Data1G", "limit": "100"},
-            "requestid": "127324",
-        },
-        {
-            "method": "POST",
-            "resource": "subscriptions/msisdn:46708421477/services",
-            "body": {"limit": 100},
-            "requestid": "127325",
-        },
-    ],
-}
-
-
-def submit(ecc, body, **headers):
-    return ecc.post("/ecc/v1/batches", body, format="json", **headers)
+from tests.batches.conftest import SEED_BATCH, assigned, submit
 
 
 def test_the_seeds_batch_is_accepted_as_in_its_example(ecc, subscriptions):
@@ -260,92 +223,9 @@ def test_the_same_idempotency_key_and_body_returns_the_first_answer(ecc, subscri
     assert Batch.objects.count() == 1
 
 
-def test_a_key_still_being_accepted_is_a_409(ecc, organisation, subscriptions):
-    import json
-
-    from batches.models import IdempotencyKey
-    from batches.services import request_fingerprint
-
-    body = json.dumps(SEED_BATCH).encode()
-    IdempotencyKey.objects.create(organisation=organisation, key="k-2", body_sha256=request_fingerprint(body))
-    response = ecc.post("/ecc/v1/batches", data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-2")
-    assert response.status_code == 409
-    assert not Batch.objects.exists()
-
-
 def test_a_refused_batch_releases_its_idempotency_key(ecc, subscriptions):
     assert submit(ecc, {"requests": []}, HTTP_IDEMPOTENCY_KEY="k-3").status_code == 400
     assert submit(ecc, SEED_BATCH, HTTP_IDEMPOTENCY_KEY="k-3").status_code == 202
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_idempotency_key_commits_only_with_its_batch_so_a_cut_submission_can_be_sent_again(
-    organisation, subscriptions
-):
-    """A submission cut short (PostgreSQL restarted, the web process killed) leaves no key
-    behind that would refuse the client's retry for minutes."""
-    import json
-
-    from django.db import OperationalError
-
-    from batches import services
-    from batches.models import IdempotencyKey
-    from batches.serializers import batch_data
-
-    seen_from_outside = []
-
-    def render_then_lose_the_database(batch):
-        with outside_connection() as other:  # what another web process sees meanwhile
-            seen_from_outside.append(other.execute("SELECT count(*) FROM batches_idempotencykey").fetchone()[0])
-        end_the_connection_from_the_server()
-        return batch_data(batch)
-
-    body = json.dumps(SEED_BATCH).encode()
-    submission = {"organisation": organisation, "payload": SEED_BATCH, "key": "k-cut", "body": body}
-    with pytest.raises(OperationalError):
-        services.submit_batch_once(**submission, render=render_then_lose_the_database)
-    connection.close()  # as Django does with a broken connection at the end of a request
-
-    assert seen_from_outside == [0]
-    assert not IdempotencyKey.objects.exists() and not Batch.objects.exists()
-    status, answer = services.submit_batch_once(**submission, render=batch_data)
-    assert status == 202
-    assert services.submit_batch_once(**submission, render=batch_data) == (202, answer)
-    assert Batch.objects.count() == 1
-
-
-def test_a_request_waits_for_another_orders_end_then_goes_on(ecc, subscriptions, eager):
-    outstanding = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"state": "IN_USE"}, format="json")
-    order_id = outstanding.json()["orders"][0]  # accepted, not yet carried out
-    body = {
-        "requests": [{"method": "PATCH", "resource": "subscriptions/msisdn:46708421488", "body": {"blocked": True}}]
-    }
-    batchid = eager(submit, ecc, body).json()["batchid"]
-    batch = ecc.get(f"/ecc/v1/batches/{batchid}").json()
-    assert (batch["status"], batch["requests"][0]["status"]) == ("PROCESSING", "APPROVED")
-
-    from batches.services import provision_order
-
-    eager(provision_order, order_id)  # the other order ends: the waiting request goes on
-    batch = ecc.get(f"/ecc/v1/batches/{batchid}").json()
-    assert (batch["status"], batch["requests"][0]["status"]) == ("COMPLETED", "COMPLETED")
-    assert Subscription.objects.get(msisdn="46708421488").blocked is True
-
-
-def test_the_request_by_request_path_gives_the_same_result(ecc, subscriptions, eager, monkeypatch):
-    """When a turn in bulk meets a concurrent order, the batch goes on one request at a time."""
-    from django.db import IntegrityError
-
-    from batches import services
-
-    def concurrent_order(batch_id):
-        raise IntegrityError("duplicate key value violates unique constraint order_one_outstanding")
-
-    monkeypatch.setattr(services, "_carry_out_inline", concurrent_order)
-    batch = ecc.get(f"/ecc/v1/batches/{eager(submit, ecc, SEED_BATCH).json()['batchid']}").json()
-    assert [r["status"] for r in batch["requests"]] == ["COMPLETED", "COMPLETED", "COMPLETED", "REJECTED"]
-    assert batch["status"] == "PARTIALLY_COMPLETED"
-    assert Event.objects.filter(stream="ecc.order").count() == 3
 
 
 @pytest.mark.parametrize(
@@ -390,22 +270,6 @@ def test_a_nul_in_a_standalone_body_or_a_username_is_refused_cleanly(ecc, client
     from tests.conftest import _basic
 
     assert client.get("/ecc/v1/subscriptions", HTTP_AUTHORIZATION=_basic("ali\u0000ce", "x")).status_code == 401
-
-
-def test_an_operator_cannot_cancel_an_order_a_worker_is_provisioning(subscriptions, organisation, ecc):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from batches import services
-
-    order_id = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"blocked": True}, format="json").json()["orders"][
-        0
-    ]
-    Order.objects.filter(pk=order_id).update(lease_until=timezone.now() + timedelta(minutes=1))
-    with pytest.raises(services.Conflict, match="being provisioned right now"):
-        services.cancel_order(order=Order.objects.get(pk=order_id))
-    assert Order.objects.get(pk=order_id).status == "PROVISIONING"
 
 
 def test_a_batch_sent_as_a_form_is_a_415(ecc, subscriptions):

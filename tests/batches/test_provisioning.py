@@ -1,31 +1,9 @@
 """The http provisioner against a network element of the test's own on loopback (the network
 boundary): retries, permanent refusals, failures flagged for an operator."""
 
-import pytest
-
 from batches import services
 from batches.models import Order, Subscription
 from batchplatform.models import Event
-from tests.network_element import NetworkElement
-
-
-@pytest.fixture
-def element(settings):
-    made = []
-
-    def make(*statuses):
-        scripted = NetworkElement(*statuses)
-        made.append(scripted)
-        settings.ECC_PROVISIONER = "http"
-        settings.ECC_PROVISIONER_URL = scripted.url
-        settings.ECC_PROVISIONER_RETRIES = 2
-        settings.ECC_PROVISIONER_BACKOFF = 0.01
-        settings.ECC_PROVISIONER_TIMEOUT = 2
-        return scripted
-
-    yield make
-    for scripted in made:
-        scripted.close()
 
 
 def block(ecc, eager):
@@ -113,14 +91,3 @@ def test_an_operator_cancels_a_flagged_order_and_the_batch_settles(ecc, subscrip
     assert order.status == "CANCELED" and "HTTP 500" in order.failure and "Canceled by an operator" in order.failure
     batch = ecc.get(f"/ecc/v1/batches/{batchid}").json()
     assert (batch["status"], batch["requests"][0]["status"]) == ("PARTIALLY_COMPLETED", "CANCELED")
-
-
-def test_a_lease_keeps_a_second_worker_off_an_order_in_progress(ecc, subscriptions, element, eager):
-    ne = element(200)
-    response = ecc.patch("/ecc/v1/subscriptions/msisdn:46708421488", {"blocked": True}, format="json")
-    order_id = response.json()["orders"][0]
-    from django.utils import timezone
-
-    Order.objects.filter(pk=order_id).update(lease_until=timezone.now() + services.provisioning_lease())
-    services.provision_order(order_id)  # a re-delivered message while the first worker still holds it
-    assert ne.calls == [] and Order.objects.get(pk=order_id).status == "PROVISIONING"
