@@ -12,6 +12,7 @@ from plugins.services.executions import (
     set_execution_status_by_client,
     transition,
 )
+from plugins.services.installs import install_plugin_from_folder
 from plugins.services.instances import (
     cancel_coming_executions,
     check_schedule,
@@ -24,6 +25,7 @@ from plugins.services.instances import (
     update_instance,
 )
 from plugins.services.plugins import create_plugin, update_plugin
+from plugins.services.processors import ProcessorUnavailable, start_processor_execution
 from plugins.services.running import claim_execution, reap_lost_executions, run_execution
 from plugins.services.schedules import (
     CRONTAB_FIELDS,
@@ -54,6 +56,7 @@ __all__ = [
     "REQUIRED_PROPERTIES",
     "SEMVER",
     "TRANSITIONS",
+    "ProcessorUnavailable",
     "archive_version",
     "attach_archive",
     "cancel_coming_executions",
@@ -73,6 +76,7 @@ __all__ = [
     "delete_version",
     "find_version",
     "first_tick_after",
+    "install_plugin_from_folder",
     "instance_changes_from_crontab",
     "instance_properties",
     "reap_lost_executions",
@@ -82,6 +86,7 @@ __all__ = [
     "run_now",
     "set_execution_status_by_client",
     "set_instance_property",
+    "start_processor_execution",
     "sync_crontab",
     "transition",
     "update_instance",
