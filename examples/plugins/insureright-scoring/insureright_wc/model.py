@@ -51,7 +51,7 @@ def hazard_factor(class_code: str) -> Decimal:
     return DEFAULT_HAZARD
 
 
-@dataclass
+@dataclass(slots=True)  # one per policy term: no per-instance __dict__
 class ClassAggregate:
     """What a term's class rows add up to: all the scoring needs of them, whatever their number."""
 
