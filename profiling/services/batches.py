@@ -49,8 +49,11 @@ def ensure_batch_key_free(*, organisation: Organisation, batch_key: uuid.UUID) -
         raise _duplicate(batch_key)
 
 
-def receive_batch(*, organisation: Organisation, uploaded_file, batch_key: uuid.UUID | None = None) -> FileBatch:
-    """Checks the zip, stores it, records the batch with its preliminary profile, queues the full one."""
+def receive_batch(
+    *, organisation: Organisation, uploaded_file, batch_key: uuid.UUID | None = None, consortium: str = ""
+) -> FileBatch:
+    """Checks the zip, stores it, records the batch with its preliminary profile, queues the full one.
+    `consortium`: contributory data of a line of business (wc, ca, gl), stored and profiled alike."""
     key = batch_key or uuid.uuid4()
     ensure_batch_key_free(organisation=organisation, batch_key=key)
     with _local_path(uploaded_file) as path:
@@ -67,6 +70,7 @@ def receive_batch(*, organisation: Organisation, uploaded_file, batch_key: uuid.
                 organisation=organisation,
                 batch_key=key,
                 original_filename=(getattr(uploaded_file, "name", "") or "")[:255],
+                consortium_line=consortium,
                 zip_name=zip_name,
                 zip_size=uploaded_file.size,
                 uncompressed_size=preliminary["uncompressedSize"],
@@ -140,6 +144,14 @@ def _finish(batch: FileBatch, lease_until, *, profile: dict | None = None, failu
             FileBatchMember.objects.filter(batch=batch, name=member["name"]).update(row_count=member["rowCount"])
         batch.status, batch.failure_reason = status, failure
         _publish(batch, UPDATED_EVENT, extra={"reason": failure} if failure else {})
+        # Submissions that waited for this profile are checked and started (the sweep repairs a miss).
+        transaction.on_commit(lambda: _advance_waiting_submissions(batch.pk))
+
+
+def _advance_waiting_submissions(batch_id: int) -> None:
+    from profiling.services.submissions import advance_waiting_submissions  # it imports this module
+
+    advance_waiting_submissions(batch_id)
 
 
 def reprofile_batch(*, batch: FileBatch) -> bool:
