@@ -263,6 +263,10 @@ class Execution(models.Model):
     num_tasks = models.IntegerField(null=True, blank=True)
     completed_tasks = models.IntegerField(null=True, blank=True)
     erroneous_tasks = models.IntegerField(null=True, blank=True)
+    # A processor's execution (services.start_processor_execution): the files staged read-only in its
+    # INPUT_DIR, name -> {"storage_name": ..., "member": ... or None}, and its context.parameters.
+    inputs = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -19,7 +19,9 @@ Ticks that came while no sweep ran (the platform was down):
 
 Overlap (Kubernetes CronJob's concurrencyPolicy): FORBID records the tick as CANCELED "previous
 still running" while an earlier execution is running or waiting; ALLOW runs both; REPLACE cancels
-the earlier one (`services.cancel_execution`: the runner stops a RUNNING one).
+the earlier one (`services.cancel_execution`: the runner stops a RUNNING one). A processor's
+executions (`services.start_processor_execution`, which carry inputs or parameters) are outside
+the policy: they neither make a tick overlap nor get replaced.
 
 Sending: PENDING executions that are due and were never sent (new CRON ones, future MANUAL ones
 whose time came) or were sent long ago and are still PENDING (the message was lost) are claimed,
@@ -48,6 +50,7 @@ from plugins.models import (
     IntegrationBatchInstance,
     OverlapPolicy,
 )
+from plugins.signals import announce_finished
 
 logger = logging.getLogger(__name__)
 
@@ -145,9 +148,15 @@ def _unfinished_by_instance(instance_ids: list[int], before: datetime) -> dict[i
     unfinished = defaultdict(list)
     # The explicit status__in lets PostgreSQL use the small partial index execution_unfinished
     # instead of walking each instance's whole history.
-    rows = Execution.objects.filter(
-        instance_id__in=instance_ids, status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING]
-    ).filter(Q(status=ExecutionStatus.RUNNING) | Q(expected_start_date__lt=before))
+    rows = (
+        Execution.objects.filter(
+            instance_id__in=instance_ids, status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING]
+        )
+        .filter(Q(status=ExecutionStatus.RUNNING) | Q(expected_start_date__lt=before))
+        # A processor's executions (submissions, with inputs or parameters) run side by side by design:
+        # the overlap policy neither skips a tick for them nor replaces them.
+        .filter(inputs={}, parameters={})
+    )
     for execution in rows.only("id", "instance_id", "status", "expected_start_date"):
         unfinished[execution.instance_id].append(execution)
     return unfinished
@@ -267,6 +276,10 @@ def sweep_due_instances(*, now: datetime, limit: int, report: Counter) -> int:
         for instance in instances:
             new.add_ticks(instance, plans[instance.id], unfinished.get(instance.id, []))
         Execution.objects.bulk_create(new.rows, batch_size=1000)
+        # Missed, overlapping and replaced ticks are born ended: their end is announced like any other.
+        announce_finished(
+            (row.pk, row.status) for row in new.rows if row.status == ExecutionStatus.CANCELED and row.pk is not None
+        )
         # Instances sharing a schedule share their next tick: one UPDATE per distinct value.
         by_next_tick = defaultdict(list)
         for instance in instances:

@@ -84,3 +84,28 @@ def version_environment(version: PluginVersion, *, look_in_archive: bool) -> Env
     return EnvironmentState(
         "not built yet", "Not installed yet: built at the version's first run, on each worker machine."
     )
+
+
+# --- For other apps' services (profiling's solutions): by id, without tenancy; the caller scopes.
+# This block's imports stay with it, so it merges apart from changes to the functions above.
+
+from django.core.files.base import File  # noqa: E402
+
+from plugins import execution_files  # noqa: E402
+
+
+def get_execution_by_id(execution_id: int) -> Execution | None:
+    return Execution.objects.select_related("instance", "version__plugin").filter(pk=execution_id).first()
+
+
+def list_execution_artifacts(execution: Execution) -> list[dict]:
+    """[{"name": "scores.csv", "size": 1234}, ...]: names relative to OUTPUT_DIR, "/"-separated."""
+    return [
+        {"name": artifact.name, "size": artifact.size}
+        for artifact in execution_files.list_artifacts(execution=execution)
+    ]
+
+
+def open_execution_artifact(execution: Execution, name: str) -> File:
+    """The artifact opened for reading in binary (the caller closes it); NotFound when there is none."""
+    return execution_files.open_artifact(execution=execution, name=name)

@@ -1,15 +1,55 @@
-"""An operator's edit of a CrontabSchedule (django-celery-beat's admin) reaches its instance.
+"""The plugins app's signals.
 
+`execution_finished`: sent, once the transaction that ended it commits, for each execution moved to
+SUCCEEDED, FAILED or CANCELED, whoever moved it (the runner, a client's or an operator's cancel, the
+reaper, a paused instance, a missed or overlapping cron tick). Other apps (profiling's submissions)
+follow their executions through it. Receivers get `execution_id` (int) and `status` (str), must be
+idempotent, and must not rely on it alone: a process that dies between the commit and the send
+loses it, so each receiver's own periodic sweep repairs from the rows (the database row is the truth).
+
+And an operator's edit of a CrontabSchedule (django-celery-beat's admin) reaches its instance.
 Bulk `update()`s skip these signals: `services.reconcile_schedules`, run periodically, repairs
 what they leave behind.
 """
 
+import logging
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models.signals import post_save, pre_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django_celery_beat.models import CrontabSchedule
 
 from batchplatform.errors import Invalid
+
+logger = logging.getLogger(__name__)
+
+execution_finished = Signal()  # execution_id=<int>, status=<str>
+
+
+def announce_finished(ended: Iterable[tuple[int, str]]) -> None:
+    """execution_finished for each (execution id, final status), after the current transaction commits
+    (at once outside one). A failing receiver is logged and never fails the path that ended the execution."""
+    ended = list(ended)
+    if ended:
+        transaction.on_commit(lambda: _send_finished(ended))
+
+
+def _send_finished(ended: list[tuple[int, str]]) -> None:
+    from plugins.models import Execution
+
+    for execution_id, status in ended:
+        for receiver_function, response in execution_finished.send_robust(
+            sender=Execution, execution_id=execution_id, status=str(status)
+        ):
+            if isinstance(response, Exception):
+                logger.error(
+                    "a receiver of execution_finished (%r) failed for execution %s",
+                    receiver_function,
+                    execution_id,
+                    exc_info=(type(response), response, response.__traceback__),
+                )
 
 
 def _linked_instance(crontab: CrontabSchedule):

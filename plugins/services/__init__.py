@@ -24,6 +24,7 @@ from plugins.services.instances import (
     update_instance,
 )
 from plugins.services.plugins import create_plugin, update_plugin
+from plugins.services.processors import ProcessorUnavailable, start_processor_execution
 from plugins.services.running import claim_execution, reap_lost_executions, run_execution
 from plugins.services.schedules import (
     CRONTAB_FIELDS,
@@ -54,6 +55,7 @@ __all__ = [
     "REQUIRED_PROPERTIES",
     "SEMVER",
     "TRANSITIONS",
+    "ProcessorUnavailable",
     "archive_version",
     "attach_archive",
     "cancel_coming_executions",
@@ -82,6 +84,7 @@ __all__ = [
     "run_now",
     "set_execution_status_by_client",
     "set_instance_property",
+    "start_processor_execution",
     "sync_crontab",
     "transition",
     "update_instance",

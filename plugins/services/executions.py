@@ -14,6 +14,7 @@ from plugins.models import (
     ExecutionType,
     IntegrationBatchInstance,
 )
+from plugins.signals import announce_finished
 
 TRANSITIONS = {
     ExecutionStatus.PENDING: {ExecutionStatus.RUNNING, ExecutionStatus.CANCELED},
@@ -40,6 +41,8 @@ def transition(execution: Execution, *, to: str, **fields) -> Execution:
     if not updated:
         execution.refresh_from_db()
         raise Conflict(f"The execution moved to {execution.status} meanwhile", "ILLEGAL_TRANSITION")
+    if to in FINAL_STATUSES:
+        announce_finished([(execution.pk, to)])
     execution.refresh_from_db()
     return execution
 
@@ -100,8 +103,12 @@ def set_execution_status_by_client(*, execution: Execution, status: str) -> Exec
 
 def delete_execution(*, execution: Execution) -> None:
     # Conditional, so a worker that starts it meanwhile is not left with a deleted row.
-    deleted, _ = Execution.objects.filter(pk=execution.pk).exclude(status=ExecutionStatus.RUNNING).delete()
-    if not deleted:
+    rows = Execution.objects.filter(pk=execution.pk)
+    deleted_pending, _ = rows.filter(status=ExecutionStatus.PENDING).delete()
+    if deleted_pending:
+        # It will never run: whoever waits for its end hears of it (as CANCELED; its row is gone).
+        announce_finished([(execution.pk, ExecutionStatus.CANCELED)])
+    elif not rows.exclude(status=ExecutionStatus.RUNNING).delete()[0]:
         raise Conflict("This execution is running: cancel it first", "EXECUTION_RUNNING")
     # Its log and artifacts go with it, once the row is gone for sure.
     transaction.on_commit(lambda: execution_files.delete_execution_files(execution=execution))

@@ -28,6 +28,7 @@ from plugins.services.schedules import (
     sync_crontab,
 )
 from plugins.services.versions import find_version
+from plugins.signals import announce_finished
 
 # Changing one of these restarts the schedule from the next tick after now.
 SCHEDULE_FIELDS = ("cron", "cron_status", "timezone", "archived")
@@ -166,9 +167,18 @@ def update_instance(*, instance: IntegrationBatchInstance, user, **changes) -> I
 
 def cancel_coming_executions(instance: IntegrationBatchInstance) -> int:
     now = timezone_now()
-    return Execution.objects.filter(instance=instance, status=ExecutionStatus.PENDING).update(
-        status=ExecutionStatus.CANCELED, end_date=now
-    )
+    with transaction.atomic():
+        # Locked, so the ids announced are exactly the rows canceled (a worker claiming one meanwhile waits).
+        ids = list(
+            Execution.objects.filter(instance=instance, status=ExecutionStatus.PENDING)
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        canceled = Execution.objects.filter(pk__in=ids, status=ExecutionStatus.PENDING).update(
+            status=ExecutionStatus.CANCELED, end_date=now
+        )
+        announce_finished((pk, ExecutionStatus.CANCELED) for pk in ids)
+    return canceled
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ times a second), stops the child (SIGTERM, SIGKILL after a grace period) and lea
 import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from batchplatform.errors import Conflict
 from plugins import conf
 from plugins.models import Execution, ExecutionStatus
 from plugins.services.executions import transition
+from plugins.signals import announce_finished
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +61,19 @@ def reap_lost_executions(*, stale_after: timedelta | None = None) -> int:
     now = timezone.now()
     cutoff = now - stale_after
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, start_date__lt=cutoff)
-    # Conditional on RUNNING and on the stale heartbeat, so a worker that just wrote one keeps its run.
-    reaped = Execution.objects.filter(stale, status=ExecutionStatus.RUNNING).update(
-        status=ExecutionStatus.FAILED, end_date=now, error={"message": WORKER_LOST}
-    )
+    with transaction.atomic():
+        # Locked, so the ids announced are exactly the rows failed; skip_locked leaves a row a worker
+        # is writing (its heartbeat) to the next round.
+        ids = list(
+            Execution.objects.filter(stale, status=ExecutionStatus.RUNNING)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)
+        )
+        # Conditional on RUNNING and on the stale heartbeat, so a worker that just wrote one keeps its run.
+        reaped = Execution.objects.filter(stale, pk__in=ids, status=ExecutionStatus.RUNNING).update(
+            status=ExecutionStatus.FAILED, end_date=now, error={"message": WORKER_LOST}
+        )
+        announce_finished((pk, ExecutionStatus.FAILED) for pk in ids)
     if reaped:
         logger.warning("reaped %s execution(s) whose worker was lost", reaped)
     return reaped
