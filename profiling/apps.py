@@ -12,7 +12,7 @@ class ProfilingConfig(AppConfig):
     verbose_name = "File batches and profiles"
 
     def ready(self):
-        pass  # TEMP from profiling import signals  # noqa: F401  (receives plugins' execution_finished)
+        from profiling import signals  # noqa: F401  (receives plugins' execution_finished)
         from profiling.api import schema  # noqa: F401  (registers the OpenAPI extension)
 
         post_migrate.connect(install_builtin_solutions, sender=self, dispatch_uid="profiling.builtin_solutions")
