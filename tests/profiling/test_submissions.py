@@ -118,7 +118,7 @@ def test_a_missing_required_node_is_refused_naming_it(organisation, scoring):
 def test_a_missing_required_column_is_refused_naming_the_file_and_column(organisation, scoring):
     insured = INSURED.replace("term_effective_date", "effective")
     batch = profiled_batch(organisation, make_zip({"insured.csv": insured, "class.csv": CLASS}))
-    with pytest.raises(Invalid, match="insured.csv: missing required column\\(s\\) term_effective_date"):
+    with pytest.raises(Invalid, match=r"insured.csv: missing required column\(s\) term_effective_date"):
         services.submit_profiled_batch(organisation=organisation, batch_key=batch.batch_key, submission_type=scoring)
 
 
@@ -134,7 +134,8 @@ def test_a_typed_column_with_too_many_bad_values_is_refused_and_one_under_the_th
     with pytest.raises(Invalid) as refused:
         services.submit_profiled_batch(organisation=organisation, batch_key=batch.batch_key, submission_type=scoring)
     assert refused.value.details["problems"] == [
-        "insured.csv: column term_effective_date should be date but 20 of 115 values (17.4%) are not (at most 5.0% allowed)"
+        "insured.csv: column term_effective_date should be date but 20 of 115 values (17.4%) are not "
+        "(at most 5.0% allowed)"
     ]
 
 
