@@ -102,6 +102,9 @@ _FROM_ENV = {
     "PLUGIN_ERROR_TAIL_LINES": env_int("PLUGIN_ERROR_TAIL_LINES", 20, minimum=1),
     # Whether network access is the default for instances without a `network` property.
     "PLUGIN_NETWORK_DEFAULT": env_bool("PLUGIN_NETWORK_DEFAULT", True),
+    # The most a processor's execution may get staged in INPUT_DIR, all inputs together. Inputs are the
+    # platform's files, not the plugin's writes: they do not count against the size class's disk limit.
+    "PLUGIN_INPUT_MAX_BYTES": env_int("PLUGIN_INPUT_MAX_BYTES", 10 * 1024 * MIB, minimum=1),
 }
 
 

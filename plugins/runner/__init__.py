@@ -11,6 +11,7 @@ with a message naming it).
   run        one run's state and the paths its child sees
   sandbox    the bubblewrap probe and command
   start      unpacking, the Python environment, the child's environment, starting it
+  inputs     a processor's inputs staged from storage, read-only in INPUT_DIR
   limits     rlimits, CPU affinity, the disk watch, the process tree and killing it
   supervise  the loop while it runs: cancel, wall time, progress and heartbeat
   reports    the status-file protocol, the log and the artifacts

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from plugins import conf, dispatch
 from plugins.models import Execution, ExecutionStatus
+from plugins.runner.inputs import unlock_inputs
 from plugins.runner.limits import kill_everything
 from plugins.runner.outcome import finish, outcome
 from plugins.runner.reports import append_log, drain_status
@@ -44,6 +45,7 @@ def run_claimed_execution(execution: Execution) -> Execution:
         kill_everything(run)
         raise
     finally:
+        unlock_inputs(run)
         shutil.rmtree(root, ignore_errors=True)
     return _reloaded(execution)
 

@@ -11,6 +11,7 @@ SDK_DIR = Path(__file__).resolve().parent.parent / "sdk"
 SANDBOX_WORK = Path("/sandbox")
 SANDBOX_SDK = "/opt/batchplatform-sdk"
 SANDBOX_ENV = "/opt/batchplatform-env"
+SANDBOX_INPUT = "/input"
 
 
 class PreparationFailed(Exception):
@@ -54,6 +55,15 @@ class Run:
     @property
     def tmp(self) -> Path:
         return self.sandbox / "tmp"
+
+    @property
+    def input(self) -> Path:
+        # Beside the sandbox's work directory, not in it: inputs do not count against its disk limit.
+        return self.root / "input"
+
+    @property
+    def input_visible(self) -> str:
+        return SANDBOX_INPUT if self.sandboxed else str(self.input)
 
     @property
     def control(self) -> Path:

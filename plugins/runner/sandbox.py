@@ -11,7 +11,7 @@ from pathlib import Path
 
 from plugins import conf
 from plugins.environments import base_python
-from plugins.runner.run import SANDBOX_ENV, SANDBOX_SDK, SANDBOX_WORK, SDK_DIR, PreparationFailed, Run
+from plugins.runner.run import SANDBOX_ENV, SANDBOX_INPUT, SANDBOX_SDK, SANDBOX_WORK, SDK_DIR, PreparationFailed, Run
 
 # What a sandbox shows of the machine: the system read-only, and only what programs need of /etc.
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -106,6 +106,8 @@ def bwrap_command(bwrap: str, run: Run) -> list[str]:
         command += ["--ro-bind", interpreter, interpreter]
     if run.environment:
         command += ["--ro-bind", str(run.environment), SANDBOX_ENV]
+    # The staged inputs: read-only, whatever the plugin tries.
+    command += ["--ro-bind", str(run.input), SANDBOX_INPUT]
     command += ["--proc", "/proc", "--dev", "/dev"]
     command += ["--bind", str(run.sandbox), str(SANDBOX_WORK)]
     command += ["--chdir", run.visible(run.app), "--"]

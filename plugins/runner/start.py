@@ -10,6 +10,7 @@ from plugins import conf
 from plugins.archives import ArchiveError, Launch, extract_archive, resolve_entry_point
 from plugins.environments import EnvironmentFailed, base_python, empty_environment, ensure_environment
 from plugins.properties import plain_property_values
+from plugins.runner.inputs import stage_inputs
 from plugins.runner.limits import choose_cpus, limits_in_child
 from plugins.runner.reports import append_log
 from plugins.runner.run import SANDBOX_SDK, SDK_DIR, PreparationFailed, Run
@@ -59,6 +60,7 @@ def prepare(run: Run) -> tuple[Launch, list[dict]]:
         raise PreparationFailed(
             f"the dependencies of version {version.version_id} could not be installed: {failure.message}"
         ) from None
+    stage_inputs(run)
     properties = instance_properties(execution.instance)
     network = next((p for p in properties if p["technical_name"] == "network"), None)
     run.network = conf.get("PLUGIN_NETWORK_DEFAULT")
@@ -85,6 +87,9 @@ def _context(run: Run, properties: list[dict]) -> dict:
         "property_types": {p["technical_name"]: p["property_type"] for p in properties},
         "output_dir": run.visible(run.output),
         "cancel_file": run.visible(run.cancel_file),
+        "input_dir": run.input_visible,
+        "inputs": sorted(execution.inputs or {}),
+        "parameters": execution.parameters or {},
     }
 
 
@@ -110,6 +115,7 @@ def _environment(run: Run, context: dict) -> dict:
         "EXECUTION_TYPE": context["execution_type"],
         "EXPECTED_START_DATE": context["expected_start_date"],
         "OUTPUT_DIR": run.visible(run.output),
+        "INPUT_DIR": run.input_visible,
         "CONTEXT_FILE": run.visible(run.context_file),
         "STATUS_FILE": run.visible(run.status_file),
         "CANCEL_FILE": run.visible(run.cancel_file),

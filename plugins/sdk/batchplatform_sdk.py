@@ -78,6 +78,9 @@ class Context:
         self.plugin_artifact_id: str = data.get("plugin_artifact_id", "")
         self.plugin_version: str = data.get("plugin_version", "")
         self._cancel_file = data.get("cancel_file")
+        # A processor's execution: the names of the files in input_dir, and what it was asked to do.
+        self.inputs: list[str] = list(data.get("inputs", []))
+        self.parameters: dict = dict(data.get("parameters", {}))
 
     @property
     def expected_start_date(self):
@@ -92,6 +95,13 @@ class Context:
         from pathlib import Path
 
         return Path(self._data["output_dir"])
+
+    @property
+    def input_dir(self):
+        """A pathlib.Path, read-only: the files a processor's execution was given (context.inputs); empty otherwise."""
+        from pathlib import Path
+
+        return Path(self._data["input_dir"]) if self._data.get("input_dir") else None
 
     def __repr__(self) -> str:
         return f"<Context execution {self.execution_id} of instance {self.instance_id}>"

@@ -12,6 +12,7 @@ from plugins.services.executions import (
     set_execution_status_by_client,
     transition,
 )
+from plugins.services.installs import install_plugin_from_folder
 from plugins.services.instances import (
     cancel_coming_executions,
     check_schedule,
@@ -75,6 +76,7 @@ __all__ = [
     "delete_version",
     "find_version",
     "first_tick_after",
+    "install_plugin_from_folder",
     "instance_changes_from_crontab",
     "instance_properties",
     "reap_lost_executions",

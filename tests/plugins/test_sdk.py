@@ -111,3 +111,20 @@ def test_a_script_exit_code_is_kept(sdk, tmp_path, monkeypatch):
     monkeypatch.setattr("sys.argv", ["x"])
     assert sdk._launch("path", "script_exit.py") == 4
     assert sdk._launch("module", "script_ok") == 0
+
+
+def test_a_processor_context_holds_its_input_dir_inputs_and_parameters(sdk):
+    data = json.loads((sdk.tmp_path / "context.json").read_text())
+    data.update(
+        input_dir=str(sdk.tmp_path / "input"), inputs=["class.csv", "insured.csv"], parameters={"batchKey": "k"}
+    )
+    (sdk.tmp_path / "context.json").write_text(json.dumps(data))
+    context = sdk.get_context()
+    assert context.input_dir == sdk.tmp_path / "input"
+    assert context.inputs == ["class.csv", "insured.csv"]
+    assert context.parameters == {"batchKey": "k"}
+
+
+def test_a_context_without_inputs_reads_as_none_given(sdk):
+    context = sdk.get_context()
+    assert (context.input_dir, context.inputs, context.parameters) == (None, [], {})

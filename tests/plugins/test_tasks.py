@@ -139,3 +139,29 @@ def test_a_worker_killed_mid_run_leaves_no_plugin_behind_and_the_reaper_fails_it
     execution = reloaded(execution.pk)
     assert execution.status == ExecutionStatus.FAILED
     assert execution.error["message"].startswith("worker lost")
+
+
+def test_processor_executions_of_one_instance_each_run_with_their_own_inputs(worker, plugin, organisation, member):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    worker()
+    version = plugin_version(
+        plugin,
+        {"main.py": "def run(context):\n    return {'read': (context.input_dir / 'in.csv').read_text()}\n"},
+        "main:run",
+    )
+    instance = plugin_instance(organisation, member, version, overlap_policy="FORBID")
+    executions = []
+    for n in range(3):
+        name = default_storage.save(f"test-inputs/{uuid.uuid4().hex}.csv", ContentFile(f"batch {n}".encode()))
+        executions.append(
+            services.start_processor_execution(
+                instance=instance, inputs={"in.csv": {"storage_name": name}}, parameters={"n": n}
+            )
+        )
+    for n, execution in enumerate(executions):
+        wait_for(lambda pk=execution.pk: reloaded(pk).status in services.FINAL_STATUSES, 120, "the execution to end")
+        ended = reloaded(execution.pk)
+        assert ended.status == ExecutionStatus.SUCCEEDED, ended.error
+        assert ended.result == {"read": f"batch {n}"}
