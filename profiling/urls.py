@@ -4,7 +4,7 @@ from profiling.api import submissions, views
 
 # `version` is a path segment clients choose (5, 1, or the word version in the seed's examples).
 # GET /solutions/longpoll/subscribe is served by a long-poll consumer (profiling/routing.py).
-API_VERSION = r"(?P<version>[1-9][0-9]{0,8}|version)"
+API_VERSION = r"(?P<version>(?:[1-9][0-9]{0,8}|version))"
 NAME = r"[A-Za-z0-9_-]{1,60}"
 urlpatterns = [
     path("batch/<str:version>/profile", views.ProfileUpload.as_view(), name="profile-upload"),

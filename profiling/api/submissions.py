@@ -14,7 +14,7 @@ submission answers 404, as an unknown GUID does.
 
 from django.http import FileResponse, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
 from batchplatform.api.errors import ApiError
 from batchplatform.errors import NotFound
@@ -22,6 +22,9 @@ from profiling import results, selectors, services
 from profiling.api.base import SolutionsView, ZipUploadView, key_answer, uploaded_zip
 from profiling.models import SubmissionStatus
 from profiling.services.solutions import RELEASE_VERSION
+
+VERSION_PATTERN = r"^(?:[1-9][0-9]{0,8}|version)$"
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,60}$"
 
 CONSORTIUM_LINES = ("wc", "ca", "gl")
 
@@ -31,6 +34,29 @@ SOLUTION_VERSION = OpenApiParameter(
 BATCH_KEY = OpenApiParameter("batchKey", str, description="A GUID of your choice (else one is generated)")
 ZIP_BODY = {"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}
 TEXT_ERRORS = {status: OpenApiTypes.STR for status in (400, 403, 404, 405, 409, 413)}
+
+
+def _path(name: str, description: str, example: str, pattern: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        str,
+        OpenApiParameter.PATH,
+        required=True,
+        description=description,
+        pattern=pattern,
+        examples=[OpenApiExample(example, value=example)],
+    )
+
+
+# Path parameters with the examples a client (and the fuzzer's examples phase) starts from.
+SUBMISSION_PATH = [
+    _path("version", "The API version: a positive integer (5, 1) or the word version", "5", VERSION_PATTERN),
+    _path("solution", "The solution, e.g. insureright", "insureright", NAME_PATTERN),
+    _path("submission", "The submission type, e.g. scoring", "scoring", NAME_PATTERN),
+]
+GUID_EXAMPLE = "fdb46259-6eb0-4f6d-860d-a7886b05b138"
+PROFILE_KEY = _path("profile_key", "The batch key of a profiled batch", GUID_EXAMPLE, r"^[^/]{1,100}$")
+RESULTS_KEY = _path("batch_key", "The batch key the submission answered", GUID_EXAMPLE, r"^[^/]{1,100}$")
 
 
 def requested_version(request) -> str | None:
@@ -61,7 +87,7 @@ class SubmitUpload(ZipUploadView, SubmissionView):
         summary="Upload a zip, profile it and submit it in one go; answers the batch's GUID at once",
         description="The submission waits for the full profile, is checked against the submission type, then runs. "
         "Follow it with batchUpdatedEvent (RECEIVED, PROCESSING, COMPLETED or FAILED with its reason).",
-        parameters=[BATCH_KEY, SOLUTION_VERSION],
+        parameters=[*SUBMISSION_PATH, BATCH_KEY, SOLUTION_VERSION],
         request=ZIP_BODY,
         responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
     )
@@ -97,7 +123,7 @@ class SubmitProfiled(SubmissionView):
         description="The profile is checked against the submission type first: missing required nodes or "
         "columns, or typed columns with too many bad values, are a 400 naming them, and nothing runs. "
         "A batch still being profiled is a 409.",
-        parameters=[SOLUTION_VERSION],
+        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
         responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
     )
     def get(self, request, version, solution, submission, profile_key):
@@ -105,7 +131,7 @@ class SubmitProfiled(SubmissionView):
 
     @extend_schema(
         summary="Submit a profiled batch (as GET)",
-        parameters=[SOLUTION_VERSION],
+        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
         request=None,
         responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
     )
@@ -119,9 +145,9 @@ class SubmissionResults(SubmissionView):
         description="404 while it is received or processing, for an unknown GUID, and once its results were "
         "removed (SOLUTIONS_RESULTS_RETENTION_DAYS); 200 with the zip when COMPLETED; 422 with the reason when "
         "it FAILED.",
-        parameters=[SOLUTION_VERSION],
+        parameters=[*SUBMISSION_PATH, RESULTS_KEY, SOLUTION_VERSION],
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="application/zip"),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The results zip"),
             304: OpenApiResponse(description="Not modified (If-None-Match)"),
             422: OpenApiTypes.STR,
             **TEXT_ERRORS,
@@ -164,7 +190,10 @@ class SubmissionResults(SubmissionView):
 class ConsortiumUpload(ZipUploadView):
     @extend_schema(
         summary="Contribute consortium data (wc, ca or gl): stored and profiled, answered with its GUID",
-        parameters=[BATCH_KEY],
+        parameters=[
+            _path("line_of_business", "wc, ca or gl", "wc", r"^[A-Za-z0-9_-]{1,40}$"),
+            BATCH_KEY,
+        ],
         request=ZIP_BODY,
         responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
     )
