@@ -103,40 +103,6 @@ class FileBatchAdmin(ViewOnlyAdmin, admin.ModelAdmin):
 # --- Solutions and submissions ---------------------------------------------------------------
 
 
-class SolutionReleaseInline(admin.TabularInline):
-    model = SolutionRelease
-    extra = 0
-    fields = ["version", "current_from", "notes"]
-    show_change_link = True
-
-
-@admin.register(Solution)
-class SolutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "description"]
-    list_filter = ["organisation"]
-    search_fields = ["name"]
-    fields = ["organisation", "name", "description"]
-    inlines = [SolutionReleaseInline]
-
-    @admin.display(description="organisation", ordering="organisation__slug")
-    def owner(self, solution):
-        return solution.organisation.slug if solution.organisation_id else "platform-wide"
-
-    def save_model(self, request, obj, form, change):
-        _through_service(lambda: services.check_name(obj.name, what="A solution's name"))
-        super().save_model(request, obj, form, change)
-
-    def save_formset(self, request, form, formset, change):
-        for release_form in formset.forms:
-            release = release_form.instance
-            if release_form.cleaned_data.get("DELETE") or not release_form.has_changed():
-                continue
-            release.major, release.minor, release.patch = _through_service(
-                lambda release=release: services.parse_release_version(release.version)
-            )
-        super().save_formset(request, form, formset, change)
-
-
 class SolutionReleaseForm(forms.ModelForm):
     class Meta:
         model = SolutionRelease
@@ -149,6 +115,50 @@ class SolutionReleaseForm(forms.ModelForm):
         except Invalid as error:
             raise ValidationError(error.message) from None
         return version
+
+
+class SolutionForm(forms.ModelForm):
+    class Meta:
+        model = Solution
+        fields = ["organisation", "name", "description"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        try:
+            services.check_name(name, what="A solution's name")
+        except Invalid as error:
+            raise ValidationError(error.message) from None
+        return name
+
+
+class SolutionReleaseInline(admin.TabularInline):
+    model = SolutionRelease
+    form = SolutionReleaseForm
+    extra = 0
+    fields = ["version", "current_from", "notes"]
+    show_change_link = True
+
+
+@admin.register(Solution)
+class SolutionAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "description"]
+    list_filter = ["organisation"]
+    search_fields = ["name"]
+    form = SolutionForm
+    fields = ["organisation", "name", "description"]
+    inlines = [SolutionReleaseInline]
+
+    @admin.display(description="organisation", ordering="organisation__slug")
+    def owner(self, solution):
+        return solution.organisation.slug if solution.organisation_id else "platform-wide"
+
+    def save_formset(self, request, form, formset, change):
+        # The versions were checked by SolutionReleaseForm; their numbers order the releases.
+        for release_form in formset.forms:
+            release = release_form.instance
+            if release.version and not release_form.cleaned_data.get("DELETE"):
+                release.major, release.minor, release.patch = services.parse_release_version(release.version)
+        super().save_formset(request, form, formset, change)
 
 
 class SubmissionTypeInline(admin.TabularInline):
