@@ -331,6 +331,8 @@ class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
         "log_display",
         "artifacts_display",
         "cancel_button",
+        "inputs_display",
+        "parameters_display",
     ]
     fieldsets = [
         (
@@ -349,6 +351,8 @@ class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
             },
         ),
         ("Outcome", {"fields": ["progress_display", "result_display", "error_display"]}),
+        # A processor's execution (a solution's submission): what it was given. Read-only, as the rest.
+        ("Inputs and parameters", {"fields": ["inputs_display", "parameters_display"]}),
         ("Log", {"fields": ["log_display"]}),
         ("Artifacts", {"fields": ["artifacts_display"]}),
         ("Delivery", {"classes": ["collapse"], "fields": ["sent_at", "heartbeat_at"]}),
@@ -440,6 +444,32 @@ class ExecutionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
             return "-"
         message = execution.error.get("message") if isinstance(execution.error, dict) else execution.error
         return format_html('<pre style="white-space: pre-wrap">{}</pre>', message)
+
+    @admin.display(description="inputs")
+    def inputs_display(self, execution):
+        if not execution.inputs:
+            return "None."
+        return format_html(
+            '<ul id="execution-inputs">{}</ul>',
+            format_html_join(
+                "",
+                "<li><code>{}</code> from <code>{}</code>{}</li>",
+                (
+                    (name, source.get("storage_name"), format_html(", member <code>{}</code>", source["member"]))
+                    if source.get("member")
+                    else (name, source.get("storage_name"), "")
+                    for name, source in sorted(execution.inputs.items())
+                ),
+            ),
+        )
+
+    @admin.display(description="parameters")
+    def parameters_display(self, execution):
+        if not execution.parameters:
+            return "None."
+        return format_html(
+            '<pre id="execution-parameters">{}</pre>', json.dumps(execution.parameters, indent=2, ensure_ascii=False)
+        )
 
     @admin.display(description="log")
     def log_display(self, execution):

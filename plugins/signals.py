@@ -6,6 +6,8 @@ reaper, a paused instance, a missed or overlapping cron tick). Other apps (profi
 follow their executions through it. Receivers get `execution_id` (int) and `status` (str), must be
 idempotent, and must not rely on it alone: a process that dies between the commit and the send
 loses it, so each receiver's own periodic sweep repairs from the rows (the database row is the truth).
+Receivers run in the process that ended the execution (often the worker that ran it): keep them
+short, and enqueue a task for real work (packing results, say).
 
 And an operator's edit of a CrontabSchedule (django-celery-beat's admin) reaches its instance.
 Bulk `update()`s skip these signals: `services.reconcile_schedules`, run periodically, repairs

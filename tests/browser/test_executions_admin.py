@@ -124,3 +124,26 @@ def test_the_cancel_button_stops_a_running_plugin(admin_page, execution_worker, 
     ended = f"execution {execution.pk} ended: CANCELED"
     wait_for(lambda: ended in execution_files.read_log(execution=execution).text, 60, "the worker to stop the plugin")
     assert Execution.objects.get(pk=execution.pk).status == "CANCELED"
+
+
+def test_a_processor_executions_page_shows_its_inputs_parameters_and_what_it_read(admin_page, execution_worker):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    organisation = OrganisationFactory(slug="insurer")
+    plugin = services.create_plugin(
+        organisation=organisation, plugin_type="INTEGRATION_BATCH", group_id="com.insurer", artifact_id="scoring"
+    )
+    code = "def run(context):\n    return {'read': (context.input_dir / 'insured.csv').read_text()}\n"
+    version = plugin_version(plugin, {"main.py": code}, "main:run")
+    instance = plugin_instance(organisation, MemberFactory(organisation=organisation), version)
+    name = default_storage.save("test-inputs/admin-insured.csv", ContentFile(b"policy 42"))
+    execution = services.start_processor_execution(
+        instance=instance, inputs={"insured.csv": {"storage_name": name}}, parameters={"batchKey": "k-1"}
+    )
+    page = admin_page
+    page.goto(f"{page.live_server_url}/admin/plugins/execution/{execution.pk}/change/")
+    assert f"insured.csv from {name}" in page.inner_text("#execution-inputs")
+    assert '"batchKey": "k-1"' in page.inner_text("#execution-parameters")
+    page.wait_for_selector("#execution-status:text-is('SUCCEEDED')", timeout=60_000)
+    assert '"read": "policy 42"' in page.inner_text(".field-result_display")

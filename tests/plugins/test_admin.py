@@ -263,3 +263,28 @@ def test_a_starting_deadline_below_ten_seconds_shows_on_the_form(operator, insta
     assert "at least 10" in response.content.decode()
     instance.refresh_from_db()
     assert instance.starting_deadline_seconds is None
+
+
+def test_a_processor_executions_page_shows_its_inputs_and_parameters_read_only(operator, instance):
+    services.attach_archive(version=instance.version, uploaded_file=upload(), entry_point="main:run")
+    execution = services.start_processor_execution(
+        instance=instance,
+        inputs={
+            "insured.csv": {"storage_name": "batches/1/k.zip", "member": "insured.csv"},
+            "notes.txt": {"storage_name": "uploads/<notes>.txt"},
+        },
+        parameters={"batchKey": "2f1c", "nodes": {"insured": "insured.csv"}},
+    )
+    page = operator.get(f"/admin/plugins/execution/{execution.pk}/change/").content.decode()
+    assert (
+        "<li><code>insured.csv</code> from <code>batches/1/k.zip</code>, member <code>insured.csv</code></li>" in page
+    )
+    assert "<code>uploads/&lt;notes&gt;.txt</code>" in page  # escaped
+    assert "&quot;batchKey&quot;: &quot;2f1c&quot;" in page
+    assert 'name="inputs"' not in page and 'name="parameters"' not in page
+
+
+def test_an_ordinary_executions_page_says_it_had_no_inputs(operator, instance):
+    execution = services.run_now(instance=instance, user=None)
+    page = operator.get(f"/admin/plugins/execution/{execution.pk}/change/").content.decode()
+    assert page.count("None.") >= 2

@@ -187,3 +187,13 @@ def test_a_cron_tick_neither_skips_for_nor_replaces_running_processor_executions
     assert tick.status == ExecutionStatus.PENDING
     assert Execution.objects.get(pk=running.pk).status == ExecutionStatus.RUNNING
     assert Execution.objects.get(pk=waiting.pk).status == ExecutionStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_the_v1_execution_body_stays_the_seeds_for_a_processor_execution(v1, processor):
+    execution = services.start_processor_execution(instance=processor, inputs=INPUTS, parameters=PARAMETERS)
+    response = v1.get(f"/v1/integration_batch_instances/{processor.pk}/executions/{execution.pk}")
+    assert response.status_code == 200, response.content
+    data = response.json()["data"]
+    assert "inputs" not in data
+    assert set(data["parameters"]) == {"execution_type", "expected_start_date"}
