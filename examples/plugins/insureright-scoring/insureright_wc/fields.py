@@ -71,6 +71,8 @@ def parse_date(text: str) -> date:
 
 
 def parse_decimal(text: str) -> Decimal:
+    if text.isascii() and text.isdigit():  # the common case, without the pattern
+        return Decimal(text)
     if not _NUMBER.fullmatch(text):
         raise BadValue(f"not a number: {text!r}")
     try:
@@ -80,6 +82,8 @@ def parse_decimal(text: str) -> Decimal:
 
 
 def parse_integer(text: str) -> int:
+    if text.isascii() and text.isdigit():
+        return int(text)
     value = parse_decimal(text)
     if value != value.to_integral_value():
         raise BadValue(f"not a whole number: {text!r}")
@@ -104,27 +108,34 @@ _RANGES = {
 }
 
 
+def _checks(columns: tuple[Column, ...]) -> tuple:
+    # Looked up once per node, not once per cell: validation runs for every row of every file.
+    return tuple((c.name, c.required, PARSERS[c.kind], _RANGES.get(c.name)) for c in columns)
+
+
+_CHECKS = {id(columns): _checks(columns) for columns in NODES.values()}
+
+
 def validate_row(columns: tuple[Column, ...], values: dict[str, str]) -> tuple[dict, list[str]]:
     """Typed values (None for an empty optional cell) and the problems found, every one of them, in column order."""
     typed: dict = {}
     problems: list[str] = []
-    for column in columns:
-        text = values.get(column.name, "")
+    for name, required, parse, rule in _CHECKS.get(id(columns)) or _checks(columns):
+        text = values.get(name, "")
         if not text:
-            typed[column.name] = None
-            if column.required:
-                problems.append(f"{column.name} is empty")
+            typed[name] = None
+            if required:
+                problems.append(f"{name} is empty")
             continue
         try:
-            value = PARSERS[column.kind](text)
+            value = parse(text)
         except BadValue as error:
-            problems.append(f"{column.name} {error}")
+            problems.append(f"{name} {error}")
             continue
-        rule = _RANGES.get(column.name)
         if rule and not rule[0](value):
-            problems.append(f"{column.name} {rule[1]}: {text!r}")
+            problems.append(f"{name} {rule[1]}: {text!r}")
             continue
-        typed[column.name] = value
+        typed[name] = value
     return typed, problems
 
 

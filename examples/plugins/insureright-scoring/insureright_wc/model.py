@@ -51,7 +51,7 @@ def hazard_factor(class_code: str) -> Decimal:
     return DEFAULT_HAZARD
 
 
-@dataclass
+@dataclass(slots=True)  # one per policy term: no per-instance __dict__
 class ClassAggregate:
     """What a term's class rows add up to: all the scoring needs of them, whatever their number."""
 
@@ -101,7 +101,7 @@ def element_points(insured: dict, classes: ClassAggregate | None) -> dict[str, D
         points["claim_frequency"] = Decimal(0)  # no history: no evidence either way
 
     if classes.rows:
-        magnitude = PAYROLL_MIN_LOG if classes.payroll < 10**PAYROLL_MIN_LOG else classes.payroll.log10()
+        magnitude = PAYROLL_MIN_LOG if classes.payroll < 10**PAYROLL_MIN_LOG else _log10(classes.payroll)
         magnitude = min(magnitude, PAYROLL_MAX_LOG)
         points["payroll_size"] = PAYROLL_WEIGHT * (magnitude - PAYROLL_BASELINE_LOG)
     else:
@@ -109,6 +109,20 @@ def element_points(insured: dict, classes: ClassAggregate | None) -> dict[str, D
 
     points["new_business"] = NEW_BUSINESS_POINTS if insured.get("new_renew_flag") is True else Decimal(0)
     return points
+
+
+# log10 to 6 decimal places, from ln(x) / ln(10) at 12 digits: Decimal's ln is correctly rounded (so the same on
+# every machine) and several times faster than its log10 at 28 digits, which dominated a batch's time. Rounding
+# to 6 places makes a power of ten exact again (ln(10^6) / ln(10) is 5.99999999999... at 12 digits).
+LOG_CONTEXT = Context(prec=12, rounding=ROUND_HALF_EVEN)
+LOG_PLACES = Decimal("0.000001")
+_LN_10 = Decimal(10).ln(LOG_CONTEXT)
+
+
+def _log10(value: Decimal) -> Decimal:
+    return LOG_CONTEXT.divide(value.ln(LOG_CONTEXT), _LN_10).quantize(
+        LOG_PLACES, rounding=ROUND_HALF_UP, context=LOG_CONTEXT
+    )
 
 
 def band_of(score: int) -> str:

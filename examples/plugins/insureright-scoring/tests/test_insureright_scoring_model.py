@@ -36,14 +36,14 @@ def history(years, claims):
 
 def test_a_clerical_term_with_a_good_record_scores_low_as_the_worked_example_says():
     # 8810 -> 0.30: 25 x (0.30 - 1) = -17.5; emod 0.85: 40 x -0.15 = -6; no claim in 3 years: 15 x (0 - 0.5) = -7.5;
-    # payroll 1,250,000: -5 x (log10 1,250,000 - 6) = -0.4845...; flag N: 0. 50 - 31.4845... = 18.515... -> 19.
+    # payroll 1,250,000: -5 x (6.096910 - 6) = -0.48455; flag N: 0. 50 - 31.48455 = 18.51545 -> 19.
     term = insured(experience_mod_factor_initial=Decimal("0.85"), new_renew_flag=False, **history([1, 1, 1], [0, 0, 0]))
     result = model.score_term(term, aggregate(("8810", "1250000")))
 
     assert result.points["class_hazard"] == Decimal("-17.5")
     assert result.points["experience_mod"] == Decimal("-6")
     assert result.points["claim_frequency"] == Decimal("-7.5")
-    assert result.points["payroll_size"].quantize(Decimal("0.00001")) == Decimal("-0.48455")
+    assert result.points["payroll_size"] == Decimal("-0.48455")  # log10 1,250,000 = 6.096910 (6 places)
     assert result.points["new_business"] == 0
     assert (result.score, result.band) == (19, "LOW")
     assert result.reasons == ("new_business", "payroll_size", "experience_mod")
