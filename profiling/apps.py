@@ -12,6 +12,8 @@ class ProfilingConfig(AppConfig):
     verbose_name = "File batches and profiles"
 
     def ready(self):
+        # Registers the tasks profiling.dispatch sends by name, in every process (not only workers).
+        import profiling.tasks  # noqa: F401
         from profiling import signals  # noqa: F401  (receives plugins' execution_finished)
         from profiling.api import schema  # noqa: F401  (registers the OpenAPI extension)
 

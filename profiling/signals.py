@@ -14,8 +14,7 @@ logger = logging.getLogger(__name__)
 
 @receiver(execution_finished, dispatch_uid="profiling.finish_submissions")
 def finish_submissions_of_execution(sender, execution_id: int, status: str, **kwargs):
-    from profiling import services
-    from profiling.tasks import finish_submission_task
+    from profiling import dispatch, services
 
     for submission_id in services.on_execution_finished(execution_id=execution_id):
-        finish_submission_task.delay(submission_id)
+        dispatch.enqueue_finish_submission(submission_id)

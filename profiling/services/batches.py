@@ -21,7 +21,7 @@ from django.utils import timezone
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.events import publish_event
 from batchplatform.models import Organisation
-from profiling import storage
+from profiling import dispatch, storage
 from profiling.conf import EVENT_STREAM, PRELIMINARY_EVENT, UPDATED_EVENT, profile_limits
 from profiling.models import FileBatch, FileBatchMember, ProfileStatus
 from profiling.profiler.full import ProfileFailed, full_profile
@@ -99,10 +99,8 @@ def receive_batch(
 
 
 def send_profile_message(batch_id: int) -> None:
-    from profiling.tasks import profile_batch_task  # tasks import this module
-
     FileBatch.objects.filter(pk=batch_id).update(sent_at=timezone.now())
-    profile_batch_task.delay(batch_id)
+    dispatch.enqueue_profile(batch_id)
 
 
 def profile_batch(batch_id: int) -> None:
