@@ -277,3 +277,16 @@ def test_results_are_removed_after_the_retention_period(submitted, eager, tmp_pa
     assert not Submission.objects.filter(pk=submitted.pk).exists()
     assert not default_storage.exists(submitted.results_name)
     assert FileBatch.objects.filter(pk=submitted.batch_id).exists()  # the batch and its profile stay
+
+
+def test_packing_held_by_a_live_worker_is_left_to_it_and_retaken_once_its_lease_is_over(submitted, tmp_path):
+    end_execution(submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)  # signal lost
+    held_until = timezone.now() + timedelta(minutes=15)
+    Submission.objects.filter(pk=submitted.pk).update(lease_until=held_until)  # a packer killed midway
+    services.finish_submission(submitted.pk)
+    assert Submission.objects.get(pk=submitted.pk).status == SubmissionStatus.PROCESSING
+    assert services.sweep_submissions(now=timezone.now() + timedelta(minutes=5)) == {"started": 0, "finished": 0}
+    assert services.sweep_submissions(now=held_until + timedelta(seconds=1)) == {"started": 0, "finished": 1}
+    done = Submission.objects.get(pk=submitted.pk)
+    assert (done.status, done.lease_until) == (SubmissionStatus.COMPLETED, None)
+    assert statuses(done.batch).count("COMPLETED") == 1
