@@ -16,9 +16,11 @@ from typing import IO
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 
+from batchplatform.errors import Invalid
 from plugins import conf
 from plugins.runner.reports import append_log
 from plugins.runner.run import PreparationFailed, Run
+from plugins.services.processors import check_input_name
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,11 @@ def stage_inputs(run: Run) -> None:
     staged = 0
     for name in sorted(inputs):
         source = inputs[name]
+        try:
+            # Checked when the execution was started; again here, as a row may be written by other means.
+            check_input_name(name)
+        except Invalid as error:
+            raise PreparationFailed(error.message) from None
         try:
             staged += _stage_one(run.input / name, source, remaining=cap - staged)
         except _TooLarge:

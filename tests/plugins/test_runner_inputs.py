@@ -253,3 +253,15 @@ def test_a_staging_failure_sends_execution_finished_failed(processor, finished, 
     with django_capture_on_commit_callbacks(execute=True):
         execution = run_processor(processor(), {"a.csv": {"storage_name": "test-inputs/none.csv"}})
     assert finished == [(execution.pk, "FAILED")]
+
+
+def test_an_input_name_written_around_the_service_never_leaves_input_dir(processor, tmp_path):
+    from plugins.models import Execution
+
+    execution = services.start_processor_execution(instance=processor(), inputs={}, parameters={})
+    escape = "../../escaped.csv"
+    Execution.objects.filter(pk=execution.pk).update(inputs={escape: {"storage_name": stored(b"x")}})
+    execution = services.run_execution(execution_id=execution.pk)
+    assert execution.status == ExecutionStatus.FAILED
+    assert "must be a plain file name" in execution.error["message"]
+    assert not (conf.get("PLUGIN_WORK_ROOT") / "escaped.csv").exists()
