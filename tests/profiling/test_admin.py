@@ -180,3 +180,22 @@ def test_a_release_version_must_be_x_y_z_in_the_admin(operator, solution):
     )
     assert response.status_code == 302
     assert solution.releases.get(version="3.0.0").major == 3
+
+
+@pytest.mark.django_db
+def test_the_solution_pages_list_and_show_releases_and_submission_types(operator, scoring):
+    solution, release = scoring.release.solution, scoring.release
+    for url in (
+        "/admin/profiling/solution/",
+        f"/admin/profiling/solution/{solution.pk}/change/",
+        "/admin/profiling/solutionrelease/",
+        f"/admin/profiling/solutionrelease/{release.pk}/change/",
+        "/admin/profiling/submissiontype/",
+        f"/admin/profiling/submissiontype/{scoring.pk}/change/",
+        "/admin/profiling/submission/",
+    ):
+        response = operator.get(url)
+        assert response.status_code == 200, url
+    page = operator.get(f"/admin/profiling/solution/{solution.pk}/change/").content.decode()
+    assert "1.0.0" in page and "2.0.0" in page
+    assert "platform-wide" in operator.get("/admin/profiling/solution/").content.decode()
