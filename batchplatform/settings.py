@@ -385,6 +385,16 @@ PROFILING_THREADS = env_int("PROFILING_THREADS", 2, minimum=1)
 PROFILING_LEASE_SECONDS = env_int("PROFILING_LEASE_SECONDS", 1800, minimum=5)
 CELERY_TASK_ROUTES["profiling.tasks.profile_batch_task"] = {"queue": "profiling"}
 CELERY_BEAT_SCHEDULE["profiling-sweep"] = {"task": "profiling.tasks.sweep", "schedule": 60.0}
+# --- Solutions and submissions (profiling/services/submissions.py): results retention, the
+# packing lease, the organisation that owns built-in solutions, the sweep and the purge.
+SOLUTIONS_RESULTS_RETENTION_DAYS = env_int("SOLUTIONS_RESULTS_RETENTION_DAYS", 30, minimum=1)
+SOLUTIONS_PACKING_LEASE_SECONDS = env_int("SOLUTIONS_PACKING_LEASE_SECONDS", 900, minimum=5)
+SOLUTIONS_PLATFORM_ORGANISATION = env_str("SOLUTIONS_PLATFORM_ORGANISATION", "platform")
+# Off in the test suite (tests/harness.py), where a fixture installs it where a test needs it.
+SOLUTIONS_INSTALL_BUILTIN = env_bool("SOLUTIONS_INSTALL_BUILTIN", True)
+CELERY_TASK_ROUTES["profiling.tasks.finish_submission_task"] = {"queue": "profiling"}
+CELERY_BEAT_SCHEDULE["solutions-sweep"] = {"task": "profiling.tasks.sweep_submissions", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["solutions-purge-results"] = {"task": "profiling.tasks.purge_expired_results", "schedule": 3600.0}
 
 # --- Logging: periodic tasks that run more often than once a minute log their routine lines only
 # at LOG_LEVEL=DEBUG (batchplatform/log_quiet.py); their failures always show.

@@ -109,3 +109,20 @@ def list_execution_artifacts(execution: Execution) -> list[dict]:
 def open_execution_artifact(execution: Execution, name: str) -> File:
     """The artifact opened for reading in binary (the caller closes it); NotFound when there is none."""
     return execution_files.open_artifact(execution=execution, name=name)
+
+
+# --- Instances for other apps' services (profiling's solution definitions name their processor
+# by id or by organisation and name). No tenancy: the caller decides who may use which.
+
+
+def get_instance_by_id(instance_id: int) -> IntegrationBatchInstance | None:
+    return IntegrationBatchInstance.objects.select_related("organisation").filter(pk=instance_id).first()
+
+
+def get_instance_by_name(*, organisation, name: str) -> IntegrationBatchInstance | None:
+    return (
+        IntegrationBatchInstance.objects.select_related("organisation")
+        .filter(organisation=organisation, name=name, archived=False)
+        .order_by("-id")
+        .first()
+    )

@@ -7,6 +7,8 @@ from profiling.profiler.limits import ProfileLimits
 EVENT_STREAM = "profiling"
 PRELIMINARY_EVENT = "preliminaryProfile"
 UPDATED_EVENT = "profileUpdatedEvent"
+# Submissions (RECEIVED, PROCESSING, COMPLETED, FAILED), on the same stream as the profile events.
+BATCH_UPDATED_EVENT = "batchUpdatedEvent"
 
 
 def profile_limits() -> ProfileLimits:

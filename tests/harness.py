@@ -112,6 +112,8 @@ if "REDIS_URL" not in os.environ:
     os.environ["REDIS_URL"] = start_redis()
 os.environ.setdefault("CELERY_BROKER_URL", os.environ["REDIS_URL"] + "/1")
 os.environ.setdefault("CHANNEL_LAYER_URL", os.environ["REDIS_URL"] + "/2")
+# The built-in solutions are installed by a fixture where a test needs them (tests/profiling/conftest.py).
+os.environ.setdefault("SOLUTIONS_INSTALL_BUILTIN", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 50)
 os.environ.setdefault("BATCHPLATFORM_DATA_DIR", tempfile.mkdtemp(prefix="bp-test-data-"))
 # Playwright drives the browser from the machine (Debian's chromium), never a downloaded one.

@@ -193,7 +193,7 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
     sample = connection.execute(f"SELECT * FROM {table} LIMIT {SAMPLE_ROWS}").fetchall()
     guesses = [_guess_type([row[index] for row in sample if row[index] is not None]) for index in range(len(names))]
     aggregates = []
-    for column, (kind, pattern) in zip(names, guesses, strict=True):
+    for column, (kind, pattern, _) in zip(names, guesses, strict=True):
         aggregates += [
             f"count({column})",
             f"approx_count_distinct({column})",
@@ -206,11 +206,14 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
     stats = []
     for index, name in enumerate(loaded.columns):
         filled, approx_distinct, verified, leading_zeros = first[index * 4 : index * 4 + 4]
-        kind, pattern = guesses[index]
+        kind, pattern, strict = guesses[index]
+        # How many values read as another type than the column's (a submission's check reads it).
+        matches = {}
         if filled == 0:
             kind, pattern = "empty", None
-        elif verified != filled or (kind == "integer" and leading_zeros):
+        elif not strict or verified != filled or (kind == "integer" and leading_zeros):
             # 01234 is a zip code or an id, not the number 1234.
+            matches = {kind: verified} if kind != "text" else {}
             kind, pattern = "text", None
         stats.append(
             {
@@ -221,6 +224,7 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
                 "filled": filled,
                 "leadingZeros": leading_zeros,
                 "approxDistinct": approx_distinct,
+                "typeMatches": matches,
             }
         )
     _typed_statistics(connection, table, names, stats, limits)
@@ -245,24 +249,39 @@ def _columns(connection, loaded: _Loaded, limits: ProfileLimits) -> list[dict]:
             "topValues": stat["topValues"],
             "histogram": stat.get("histogram", []),
             "samples": samples[index],
+            "typeMatches": stat["typeMatches"],
         }
         for index, stat in enumerate(stats)
     ]
 
 
-def _guess_type(values: list[str]) -> tuple[str, str | None]:
+def _guess_type(values: list[str]) -> tuple[str, str | None, bool]:
+    """(kind, strptime pattern, strict): the first kind every sampled value has (strict), else the
+    kind most of them have (verified on every row, so its count of matches is known), else text."""
     if not values:
-        return "text", None
-    if all(_INTEGER.fullmatch(value) for value in values):
-        return "integer", None
-    if all(_DECIMAL.fullmatch(value) for value in values):
-        return "decimal", None
-    if all(value in FLAG_VALUES for value in values):
-        return "flag", None
-    for pattern, python_pattern in _DATE_PATTERNS:
-        if all(_parses(value, python_pattern) for value in values):
-            return "date", pattern
-    return "text", None
+        return "text", None, True
+    candidates = [
+        ("integer", None, lambda value: bool(_INTEGER.fullmatch(value))),
+        ("decimal", None, lambda value: bool(_DECIMAL.fullmatch(value))),
+        ("flag", None, lambda value: value in FLAG_VALUES),
+    ] + [
+        ("date", pattern, lambda value, python_pattern=python_pattern: _parses(value, python_pattern))
+        for pattern, python_pattern in _DATE_PATTERNS
+    ]
+    best, best_count = None, 0
+    head, rest = values[:100], values[100:]
+    for kind, pattern, test in candidates:
+        head_count = sum(1 for value in head if test(value))
+        if head_count * 5 < len(head) * 2:
+            continue  # neither every value nor most of them: not worth testing the rest
+        count = head_count + sum(1 for value in rest if test(value))
+        if count == len(values):
+            return kind, pattern, True
+        if count > best_count:
+            best, best_count = (kind, pattern), count
+    if best is not None and best_count * 2 >= len(values):
+        return best[0], best[1], False
+    return "text", None, True
 
 
 def _verification(column: str, kind: str, pattern: str | None) -> str:

@@ -126,6 +126,10 @@ def _schemathesis(config, url: str, surface: str, phases: str, report) -> list[s
 def test_every_operation_answers_as_the_document_says(server, tmp_path):
     base, server_log = server
     member = MemberFactory(username="fuzzer", organisation=OrganisationFactory(slug="fuzz"))
+    # The built-in insureright/scoring: the documented examples reach the submission paths.
+    from profiling.services import install_builtin_solutions
+
+    install_builtin_solutions()
     _, token = create_api_token(user=member)
     (tmp_path / "schemathesis.toml").write_text(CONFIG)
     env = {**os.environ, "FUZZ_TOKEN": token, "FUZZ_USERNAME": "fuzzer", "FUZZ_PASSWORD": PASSWORD}

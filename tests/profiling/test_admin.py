@@ -60,3 +60,142 @@ def test_a_member_of_an_organisation_without_staff_rights_cannot_download(client
     client.force_login(member)
     response = client.get(f"/admin/profiling/filebatch/{profiled.pk}/download/")
     assert response.status_code == 302  # to the admin's login
+
+
+# --- Solutions, releases, submission types and submissions -----------------------------------
+
+
+@pytest.fixture
+def completed(organisation, scoring, eager, tmp_path):
+    from tests.profiling.test_submissions import end_execution, profiled_batch
+
+    batch = profiled_batch(organisation)
+    submission = eager(
+        services.submit_profiled_batch, organisation=organisation, batch_key=batch.batch_key, submission_type=scoring
+    )
+    submission.refresh_from_db()
+    eager(end_execution, submission.execution_id, artifacts={"scores.csv": b"a,score\n1,500\n"}, tmp_path=tmp_path)
+    submission.refresh_from_db()
+    return submission
+
+
+@pytest.fixture(autouse=True)
+def empty_queues():
+    from tests.plugins.test_scheduler import drain
+
+    yield
+    drain()
+
+
+@pytest.mark.django_db
+def test_the_submission_page_links_its_batch_its_execution_log_and_its_results(operator, completed):
+    from django.urls import reverse
+
+    page = operator.get(f"/admin/profiling/submission/{completed.pk}/change/").content.decode()
+    assert "Completed" in page
+    assert reverse("admin:plugins_execution_change", args=[completed.execution_id]) in page
+    assert reverse("admin:profiling_filebatch_change", args=[completed.batch_id]) in page
+    assert f"/admin/profiling/submission/{completed.pk}/results/" in page
+    assert "batchUpdatedEvent" in page
+    listing = operator.get("/admin/profiling/submission/").content.decode()
+    assert str(completed.batch.batch_key) in listing
+
+
+@pytest.mark.django_db
+def test_the_results_zip_can_be_downloaded_by_an_operator(operator, completed):
+    import io
+    import zipfile
+
+    response = operator.get(f"/admin/profiling/submission/{completed.pk}/results/")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.read("scores.csv") == b"a,score\n1,500\n"
+
+
+@pytest.mark.django_db
+def test_the_resubmit_action_runs_the_processor_again_through_the_service(operator, completed, eager):
+    from profiling.models import Submission, SubmissionStatus
+
+    response = eager(
+        operator.post,
+        "/admin/profiling/submission/",
+        {"action": "resubmit", "_selected_action": [completed.pk]},
+        follow=True,
+    )
+    assert "1 submission(s) submitted again." in response.content.decode()
+    again = Submission.objects.get(pk=completed.pk)
+    assert (again.status, again.runs) == (SubmissionStatus.PROCESSING, 2)
+    assert again.execution_id != completed.execution_id
+
+
+@pytest.mark.django_db
+def test_a_submission_types_nodes_are_validated_by_the_service_in_the_admin(operator, scoring, processor):
+    import json
+
+    from profiling.models import SubmissionType
+
+    form = {
+        "release": scoring.release_id,
+        "name": "claim_detail",
+        "nodes": json.dumps([{"node": "claims", "columns": []}]),
+        "max_bad_share": "0.1",
+        "processor": processor.pk,
+    }
+    response = operator.post("/admin/profiling/submissiontype/add/", form)
+    assert response.status_code == 200
+    assert "nodes[0].node must be one of insured, class, term, unit, claim" in response.content.decode()
+    form["nodes"] = json.dumps([{"node": "claim", "columns": [{"name": "claim_number"}]}])
+    response = operator.post("/admin/profiling/submissiontype/add/", form)
+    assert response.status_code == 302
+    created = SubmissionType.objects.get(name="claim_detail")
+    assert created.nodes == [
+        {"node": "claim", "required": True, "columns": [{"name": "claim_number", "type": "text", "required": False}]}
+    ]
+
+
+@pytest.mark.django_db
+def test_a_release_version_must_be_x_y_z_in_the_admin(operator, solution):
+    response = operator.post(
+        "/admin/profiling/solutionrelease/add/",
+        {
+            "solution": solution.pk,
+            "version": "3.0",
+            "current_from": "2027-01-01",
+            "notes": "",
+            "submission_types-TOTAL_FORMS": "0",
+            "submission_types-INITIAL_FORMS": "0",
+        },
+    )
+    assert "A release version is x.y.z" in response.content.decode()
+    response = operator.post(
+        "/admin/profiling/solutionrelease/add/",
+        {
+            "solution": solution.pk,
+            "version": "3.0.0",
+            "current_from": "2027-01-01",
+            "notes": "",
+            "submission_types-TOTAL_FORMS": "0",
+            "submission_types-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    assert solution.releases.get(version="3.0.0").major == 3
+
+
+@pytest.mark.django_db
+def test_the_solution_pages_list_and_show_releases_and_submission_types(operator, scoring):
+    solution, release = scoring.release.solution, scoring.release
+    for url in (
+        "/admin/profiling/solution/",
+        f"/admin/profiling/solution/{solution.pk}/change/",
+        "/admin/profiling/solutionrelease/",
+        f"/admin/profiling/solutionrelease/{release.pk}/change/",
+        "/admin/profiling/submissiontype/",
+        f"/admin/profiling/submissiontype/{scoring.pk}/change/",
+        "/admin/profiling/submission/",
+    ):
+        response = operator.get(url)
+        assert response.status_code == 200, url
+    page = operator.get(f"/admin/profiling/solution/{solution.pk}/change/").content.decode()
+    assert "1.0.0" in page and "2.0.0" in page
+    assert "platform-wide" in operator.get("/admin/profiling/solution/").content.decode()

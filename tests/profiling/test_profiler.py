@@ -195,3 +195,22 @@ def test_a_member_larger_than_duckdbs_buffers_profiles_within_the_memory_limit(t
     content = make_zip({"insured.csv": body}, compression=0)  # one repeated row would look like a zip bomb
     member = full_profile(write(tmp_path, content), limits=ProfileLimits(memory_limit="64MB"))["members"][0]
     assert member["rowCount"] == 500_000
+
+
+def test_a_column_mostly_of_one_type_is_text_with_the_count_of_values_of_that_type(tmp_path):
+    rows = "".join(f"{i},7/{i % 28 + 1}/2017,{i}.5\n" for i in range(90)) + "".join(
+        f"{i},someday,n/a\n" for i in range(90, 100)
+    )
+    path = tmp_path / "b.zip"
+    path.write_bytes(make_zip({"insured.csv": "id,date,amount\n" + rows}))
+    columns = {column["name"]: column for column in full_profile(path)["members"][0]["columns"]}
+    assert (columns["date"]["type"], columns["date"]["typeMatches"]) == ("text", {"date": 90})
+    assert (columns["amount"]["type"], columns["amount"]["typeMatches"]) == ("text", {"decimal": 90})
+    assert (columns["id"]["type"], columns["id"]["typeMatches"]) == ("integer", {})
+
+
+def test_a_column_of_one_type_throughout_keeps_its_type_and_no_matches(profile):
+    columns = {column["name"]: column for column in profile["members"][0]["columns"]}
+    assert (columns["term_effective_date"]["type"], columns["term_effective_date"]["typeMatches"]) == ("date", {})
+    # Zip codes: integers by their digits, text for their leading zeros.
+    assert columns["policy_zip_code"]["typeMatches"] == {"integer": 3}

@@ -21,7 +21,7 @@ from django.utils import timezone
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.events import publish_event
 from batchplatform.models import Organisation
-from profiling import storage
+from profiling import dispatch, storage
 from profiling.conf import EVENT_STREAM, PRELIMINARY_EVENT, UPDATED_EVENT, profile_limits
 from profiling.models import FileBatch, FileBatchMember, ProfileStatus
 from profiling.profiler.full import ProfileFailed, full_profile
@@ -49,8 +49,11 @@ def ensure_batch_key_free(*, organisation: Organisation, batch_key: uuid.UUID) -
         raise _duplicate(batch_key)
 
 
-def receive_batch(*, organisation: Organisation, uploaded_file, batch_key: uuid.UUID | None = None) -> FileBatch:
-    """Checks the zip, stores it, records the batch with its preliminary profile, queues the full one."""
+def receive_batch(
+    *, organisation: Organisation, uploaded_file, batch_key: uuid.UUID | None = None, consortium: str = ""
+) -> FileBatch:
+    """Checks the zip, stores it, records the batch with its preliminary profile, queues the full one.
+    `consortium`: contributory data of a line of business (wc, ca, gl), stored and profiled alike."""
     key = batch_key or uuid.uuid4()
     ensure_batch_key_free(organisation=organisation, batch_key=key)
     with _local_path(uploaded_file) as path:
@@ -67,6 +70,7 @@ def receive_batch(*, organisation: Organisation, uploaded_file, batch_key: uuid.
                 organisation=organisation,
                 batch_key=key,
                 original_filename=(getattr(uploaded_file, "name", "") or "")[:255],
+                consortium_line=consortium,
                 zip_name=zip_name,
                 zip_size=uploaded_file.size,
                 uncompressed_size=preliminary["uncompressedSize"],
@@ -95,10 +99,8 @@ def receive_batch(*, organisation: Organisation, uploaded_file, batch_key: uuid.
 
 
 def send_profile_message(batch_id: int) -> None:
-    from profiling.tasks import profile_batch_task  # tasks import this module
-
     FileBatch.objects.filter(pk=batch_id).update(sent_at=timezone.now())
-    profile_batch_task.delay(batch_id)
+    dispatch.enqueue_profile(batch_id)
 
 
 def profile_batch(batch_id: int) -> None:
@@ -140,6 +142,14 @@ def _finish(batch: FileBatch, lease_until, *, profile: dict | None = None, failu
             FileBatchMember.objects.filter(batch=batch, name=member["name"]).update(row_count=member["rowCount"])
         batch.status, batch.failure_reason = status, failure
         _publish(batch, UPDATED_EVENT, extra={"reason": failure} if failure else {})
+        # Submissions that waited for this profile are checked and started (the sweep repairs a miss).
+        transaction.on_commit(lambda: _advance_waiting_submissions(batch.pk))
+
+
+def _advance_waiting_submissions(batch_id: int) -> None:
+    from profiling.services.submissions import advance_waiting_submissions  # it imports this module
+
+    advance_waiting_submissions(batch_id)
 
 
 def reprofile_batch(*, batch: FileBatch) -> bool:
