@@ -228,7 +228,7 @@ def rows(database: Database) -> list[dict]:
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as connection:
         return connection.execute(
             "SELECT id, instance_id, execution_type, status, error, result, start_date, end_date, "
-            "expected_start_date FROM plugins_execution ORDER BY id"
+            "expected_start_date, created_at FROM plugins_execution ORDER BY id"
         ).fetchall()
 
 
@@ -274,7 +274,8 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
     # Cron ticks that fell inside the run (from the first minute after seeding to the end of the load).
     due = cron_ticks(cron_ids, *window)
     have = {(row["instance_id"], row["expected_start_date"]) for row in cron}
-    twice = {execution_id for execution_id, attempts in witness.starts.items() if len(attempts) > 1}
+    # Distinct start ids: a tell sent again (its answer lost) is the same start.
+    twice = {execution_id for execution_id, starts in witness.starts.items() if len({a for a, _ in starts}) > 1}
     done_but_lost = [row for row in lost_error if witness.ends.get(row["id"])]
     # A kill between the plugin's start and its end: it outlived a worker (maybe another one's).
     kills = [when for when, _ in run.kills]
@@ -306,11 +307,24 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
         ),
         "of which a kill (of either worker) fell between the plugin's start and end": len(outlived),
         "**SUCCEEDED with a wrong result or no witnessed end**": len(wrong_result) + len(succeeded_unwitnessed),
-        "plugin starts witnessed": sum(len(a) for a in witness.starts.values()),
+        "plugin starts witnessed": sum(len({a for a, _ in starts}) for starts in witness.starts.values()),
+        "manual: waited created -> started, p50 / max (s)": waits(manual),
+        f"manual: started more than {args.resend_after} s late (a resent message)": sum(
+            1
+            for row in manual
+            if row["start_date"] and (row["start_date"] - row["created_at"]).total_seconds() > args.resend_after
+        ),
     }
     if other_failed:
         print("FAILED otherwise:", dict(other_failed), flush=True)
     return figures
+
+
+def waits(executions: list[dict]) -> str:
+    seconds = sorted((row["start_date"] - row["created_at"]).total_seconds() for row in executions if row["start_date"])
+    if not seconds:
+        return "-"
+    return f"{seconds[len(seconds) // 2]:.1f} / {seconds[-1]:.1f}"
 
 
 EXPECTED = {
