@@ -14,9 +14,10 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.events import publish_event
@@ -86,7 +87,7 @@ def receive_batch(*, organisation: Organisation, uploaded_file, batch_key: uuid.
                 for member in preliminary["members"]
             )
             _publish(batch, PRELIMINARY_EVENT, extra={"profile": preliminary})
-            transaction.on_commit(lambda: send_profile_message(batch.pk))
+            transaction.on_commit(lambda: _send_after_commit(batch.pk))
     except IntegrityError:
         # Another upload with the same key won the race; its zip is under another storage name.
         storage.delete_zip(zip_name)
@@ -99,6 +100,15 @@ def send_profile_message(batch_id: int) -> None:
 
     FileBatch.objects.filter(pk=batch_id).update(sent_at=timezone.now())
     profile_batch_task.delay(batch_id)
+
+
+def _send_after_commit(batch_id: int) -> None:
+    # The batch is committed: an error answer now would have the client upload it again (or get a
+    # 409 for its key). With the broker away the message waits for the sweep, like a lost one.
+    try:
+        send_profile_message(batch_id)
+    except (BrokerError, DatabaseError):
+        logger.warning("batch %s could not be queued now; the sweep will send it", batch_id, exc_info=True)
 
 
 def profile_batch(batch_id: int) -> None:
@@ -149,7 +159,7 @@ def reprofile_batch(*, batch: FileBatch) -> bool:
             pk=batch.pk, status__in=[ProfileStatus.COMPLETED, ProfileStatus.FAILED]
         ).update(status=ProfileStatus.QUEUED, profile=None, failure_reason="", profiled_at=None)
         if updated:
-            transaction.on_commit(lambda: send_profile_message(batch.pk))
+            transaction.on_commit(lambda: _send_after_commit(batch.pk))
     return bool(updated)
 
 
