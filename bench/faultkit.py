@@ -29,6 +29,7 @@ from ecc_batches import (
     Processes,
     free_port,
     healthy,
+    port_open,
     start_postgres_cluster,
     start_redis,
     wait_until,
@@ -58,6 +59,8 @@ class Run:
     in_flight_at_kill: int = 0  # tasks a killed worker had received and not finished
     postgres_down: float | None = None  # restart asked
     postgres_back: float | None = None  # pg_ctl -w returned: accepting connections again
+    redis_down: float | None = None  # scenario redis: redis-server killed (its queues are lost)
+    redis_back: float | None = None  # started again, empty, on the same port
     started: float = 0.0
     load_done: float = 0.0
     all_final: float | None = None
@@ -65,16 +68,17 @@ class Run:
     @property
     def last_fault(self) -> float:
         moments = [when for when, _ in self.kills]
-        if self.postgres_back is not None:
-            moments.append(self.postgres_back)
+        moments += [back for back in (self.postgres_back, self.redis_back) if back is not None]
         return max(moments, default=self.started)
 
     def phase_of(self, answer: Answer) -> str:
-        if self.postgres_down is None:
+        down = self.postgres_down if self.postgres_down is not None else self.redis_down
+        back = self.postgres_back if self.postgres_down is not None else self.redis_back
+        if down is None:
             return "all"
-        if answer.answered < self.postgres_down:
+        if answer.answered < down:
             return "before"
-        if self.postgres_back is not None and answer.sent >= self.postgres_back:
+        if back is not None and answer.sent >= back:
             return "after"
         return "during"
 
@@ -114,6 +118,16 @@ class FaultPlatform:
     env: dict
     postgres: Postgres
     stack: contextlib.ExitStack
+    redis_port: int = 0
+
+    def restart_redis(self, down_seconds: float) -> None:
+        """redis-server killed, and started again empty on the same port after `down_seconds`:
+        every queued message is lost, as when a broker without persistence restarts."""
+        self.processes.kill("redis")
+        time.sleep(down_seconds)
+        command = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]
+        self.processes.start("redis.1", [*command, "--appendonly", "no"], os.environ.copy())
+        wait_until(lambda: port_open(self.redis_port), 30, "redis-server again")
 
 
 @contextlib.contextmanager
@@ -140,7 +154,7 @@ def fault_platform(scenario: str, args, *, prefix: str):
                 CHANNEL_LAYER_URL=f"{redis_url}/2",
                 SECRET_KEY=f"{prefix}-" + os.urandom(24).hex(),
             )
-            yield FaultPlatform(work, processes, env, postgres, stack)
+            yield FaultPlatform(work, processes, env, postgres, stack, int(redis_url.rsplit(":", 1)[1]))
         except BaseException:
             for name, _process in processes.running:
                 print(f"--- last lines of {name}.log ---\n{processes.log(name)[-2000:]}", file=sys.stderr)
@@ -223,7 +237,9 @@ def unfinished_tasks(log: str, task: str = "") -> int:
     return len(received - finished)
 
 
-async def inject_faults(run: Run, workers: Workers, postgres: Postgres, args, rng: random.Random) -> None:
+async def inject_faults(
+    run: Run, workers: Workers, postgres: Postgres, args, rng: random.Random, *, platform: FaultPlatform | None = None
+) -> None:
     async def kills():
         count = 0 if run.scenario == "none" else args.kills
         for moment in sorted(rng.uniform(0, args.duration) for _ in range(count)):
@@ -245,9 +261,19 @@ async def inject_faults(run: Run, workers: Workers, postgres: Postgres, args, rn
             flush=True,
         )
 
+    async def restart_redis():
+        await asyncio.sleep(max(0.0, run.started + args.duration / 2 - time.monotonic()))
+        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s redis-server killed", flush=True)
+        run.redis_down = time.monotonic()
+        await asyncio.to_thread(platform.restart_redis, args.redis_down)
+        run.redis_back = time.monotonic()
+        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s redis-server back, empty", flush=True)
+
     tasks = [kills()]
     if run.scenario == "postgres":
         tasks.append(restart_postgres())
+    if run.scenario == "redis":
+        tasks.append(restart_redis())
     await asyncio.gather(*tasks)
 
 
@@ -259,6 +285,7 @@ async def load_with_faults(
     postgres: Postgres,
     args,
     run: Run,
+    platform: FaultPlatform | None = None,
 ) -> None:
     """The load and the faults together, with a reading client all along."""
     stop = asyncio.Event()
@@ -266,7 +293,7 @@ async def load_with_faults(
     run.started = time.monotonic()
     reading = asyncio.create_task(reader(stop))
     try:
-        await asyncio.gather(load(), inject_faults(run, workers, postgres, args, rng))
+        await asyncio.gather(load(), inject_faults(run, workers, postgres, args, rng, platform=platform))
     finally:
         stop.set()
         await reading
@@ -281,6 +308,8 @@ def scenario_title(run: Run, args) -> str:
         return "no fault (baseline)"
     if run.scenario == "kills":
         return f"{args.kills} worker kills"
+    if run.scenario == "redis":
+        return f"{args.kills} worker kills + Redis lost for {args.redis_down:.0f} s"
     return f"{args.kills} worker kills + PostgreSQL restart ({args.postgres_restart_mode})"
 
 
@@ -303,6 +332,8 @@ def fault_table(
         row(label, [figures[label] for _, figures in results], str((expected or {}).get(label, "")))
     row("worker SIGKILLs (tasks in flight)", [f"{len(r.kills)} ({r.in_flight_at_kill})" for r in runs])
     row("PostgreSQL down (s)", [f"{r.postgres_back - r.postgres_down:.1f}" if r.postgres_down else "-" for r in runs])
+    if any(r.redis_down for r in runs):
+        row("Redis down (s)", [f"{r.redis_back - r.redis_down:.1f}" if r.redis_down else "-" for r in runs])
     row("load (s)", [f"{r.load_done - r.started:.1f}" for r in runs])
     row(f"all final after (s, from {start})", [f"{r.all_final - r.started:.1f}" for r in runs])
     row(
@@ -321,13 +352,6 @@ def fault_table(
     return lines
 
 
-PHASES = {
-    "all": "during the run",
-    "before": "before the PostgreSQL restart",
-    "after": "after PostgreSQL was back",
-}
-
-
 def verdicts(results: list[tuple[Run, dict]], *, phases=("all", "before", "after")) -> list[str]:
     """Per run: 0 lost, 0 duplicated, 0 stuck, or what broke it: a bold figure not 0, a server
     error or no answer in one of `phases` (while PostgreSQL restarts, 503 is the documented answer)."""
@@ -335,10 +359,12 @@ def verdicts(results: list[tuple[Run, dict]], *, phases=("all", "before", "after
     for run, figures in results:
         bad = [label for label, value in figures.items() if label.startswith("**") and value]
         by_phase = statuses_by_phase(run)
+        what = "Redis" if run.redis_down is not None else "PostgreSQL"
+        when = {"all": "during the run", "before": f"before the {what} restart", "after": f"after {what} was back"}
         for phase in phases:
             counter = by_phase.get(phase, Counter())
             errors = sum(n for status, n in counter.items() if not status.startswith(("2", "4")))
             if errors:
-                bad.append(f"{errors} server errors {PHASES[phase]}")
+                bad.append(f"{errors} server errors {when[phase]}")
         lines.append(f"{run.scenario}: " + ("**0 lost, 0 duplicated, 0 stuck**" if not bad else "; ".join(bad)))
     return lines

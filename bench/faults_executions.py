@@ -1,6 +1,6 @@
 """Faults: plugin executions run while workers are SIGKILLed (and PostgreSQL restarted), then the count.
 
-    .venv/bin/python bench/faults_executions.py [--scenario kills|postgres|both] [--executions 300] [--kills 10]
+    .venv/bin/python bench/faults_executions.py [--scenario kills|postgres|redis|both] [--executions 300] [--kills 10]
 
 On PostgreSQL + Redis (bench/faultkit.py): uvicorn --workers 2, two celery workers serving the
 execution queues and `default` (where beat's `plugins-sweep-schedules`, every second, and
@@ -11,7 +11,8 @@ are sent at an even pace over `--duration` seconds, round robin over the on-dema
 more client reads GET /v1/integration_batch_instances.executions all along. Meanwhile `--kills`
 times a random worker is SIGKILLed with its whole process group (its plugins die with it:
 bubblewrap's --die-with-parent, or PR_SET_PDEATHSIG) and started again; scenario `postgres`
-also restarts PostgreSQL half-way.
+also restarts PostgreSQL half-way; scenario `redis` kills redis-server half-way instead and
+starts it again, empty, after `--redis-down` seconds (every queued message is lost).
 
 How a run twice is seen: the plugin tells a witness, an HTTP server in this process on loopback
 (outside the sandbox, which keeps the network unless the instance's `network` property is false),
@@ -379,6 +380,7 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
                 postgres=platform.postgres,
                 args=args,
                 run=run,
+                platform=platform,
             )
         )
         # A tick in the last seconds may be swept after the pause: only earlier ones are counted.
@@ -444,7 +446,13 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=["kills", "postgres", "both", "none"], default="both")
+    parser.add_argument(
+        "--scenario",
+        choices=["kills", "postgres", "redis", "both", "none"],
+        default="both",
+        help="both: kills, then postgres; redis: kills and Redis lost once, half-way (not in both)",
+    )
+    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--executions", type=int, default=300, help="run-now calls")
     parser.add_argument("--instances", type=int, default=20, help="on-demand instances (round robin)")
     parser.add_argument("--cron-instances", type=int, default=5, help="instances on * * * * * during the load")

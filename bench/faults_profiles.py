@@ -1,6 +1,6 @@
 """Faults: file batches profiled while the profiling workers are SIGKILLed (and PostgreSQL restarted), then the count.
 
-    .venv/bin/python bench/faults_profiles.py [--scenario kills|postgres|both] [--batches 100] [--kills 10]
+    .venv/bin/python bench/faults_profiles.py [--scenario kills|postgres|redis|both] [--batches 100] [--kills 10]
 
 On PostgreSQL + Redis (bench/faultkit.py): uvicorn --workers 2, two celery workers -Q
 profiling,default (the full profiles, and beat's `profiling-sweep`, every 60 s), and celery beat.
@@ -11,7 +11,8 @@ answer) is sent again with the same batchKey, and a 409 DUPLICATE_BATCH_KEY to s
 means the first one was stored. One more client reads a batch's profile
 (GET /solutions/batch/5/unstructured/<key>/profile) all along. Meanwhile `--kills` times a random
 worker is SIGKILLed with its process group and started again; scenario `postgres` also restarts
-PostgreSQL half-way.
+PostgreSQL half-way; scenario `redis` kills redis-server half-way instead and starts it again,
+empty, after `--redis-down` seconds (every queued message is lost).
 
 PROFILING_LEASE_SECONDS is lowered (1800 -> `--lease`) so a profile killed mid-run is taken again
 within the run: a lease must outlast the longest profile, which is short for these zips. Then the
@@ -178,6 +179,7 @@ def run_scenario(scenario: str, zips: list[Path], args) -> tuple[Run, dict, list
                 postgres=platform.postgres,
                 args=args,
                 run=run,
+                platform=platform,
             )
         )
         print(
@@ -221,7 +223,13 @@ def report(results: list[tuple[Run, dict, list[str]]], zips: list[Path], args) -
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=["kills", "postgres", "both", "none"], default="both")
+    parser.add_argument(
+        "--scenario",
+        choices=["kills", "postgres", "redis", "both", "none"],
+        default="both",
+        help="both: kills, then postgres; redis: kills and Redis lost once, half-way (not in both)",
+    )
+    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--batches", type=int, default=100, help="zips uploaded")
     parser.add_argument("--zip-size", default="2MB", help="uncompressed size of each zip's members")
     parser.add_argument("--zip-kinds", type=int, default=4, help="different zips (generator seeds) in turn")
