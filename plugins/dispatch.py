@@ -9,7 +9,10 @@ import logging
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
+
+# The base of a refused connection (OperationalError) and of a publish cut mid-way
+# (BatchPublishError, "delivery is uncertain": a duplicate message is harmless, the claim decides).
+from kombu.exceptions import KombuError as BrokerError
 
 from batchplatform.celery import app
 from plugins.models import Execution, IntegrationBatchInstance, Size

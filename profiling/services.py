@@ -17,7 +17,10 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
+
+# The base of a refused connection (OperationalError) and of a publish cut mid-way
+# (BatchPublishError, "delivery is uncertain": a duplicate message is harmless, the claim decides).
+from kombu.exceptions import KombuError as BrokerError
 
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.events import publish_event

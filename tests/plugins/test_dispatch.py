@@ -10,7 +10,8 @@ from plugins import scheduler, services
 from plugins.models import Execution, ExecutionStatus
 from tests import brokers
 
-broker_away = brokers.broker_away  # the fixture
+broker_away = brokers.broker_away  # fixtures
+private_broker = brokers.private_broker
 
 
 @pytest.mark.django_db(transaction=True)  # the message is sent when the view's transaction really commits
@@ -34,3 +35,18 @@ def test_the_sweep_sends_a_run_now_whose_message_could_not_be_sent(
     assert report["sent"] == 1
     execution.refresh_from_db()
     assert execution.sent_at is not None
+
+
+def test_a_run_now_whose_broker_died_under_its_pooled_connection_is_left_unsent_for_the_sweep(
+    instance, private_broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.run_now(instance=instance, user=None)  # the pool now holds a connection
+    private_broker.kill()  # the publish on that connection fails with "delivery is uncertain"
+    with django_capture_on_commit_callbacks(execute=True):
+        unsent = services.run_now(instance=instance, user=None)
+    sent.refresh_from_db()
+    unsent.refresh_from_db()
+    assert sent.sent_at is not None
+    # Not raised out of the commit (the view would answer 500 for a row that exists): left to the sweep.
+    assert unsent.sent_at is None
