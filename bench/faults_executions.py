@@ -301,7 +301,7 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
         "SUCCEEDED": statuses["SUCCEEDED"],
         'FAILED "worker lost" (killed mid-run: expected)': len(lost_error),
         "**FAILED otherwise**": sum(other_failed.values()),
-        "CANCELED (cron: previous still running / missed)": statuses["CANCELED"],
+        "CANCELED (cron ticks: why)": canceled_reasons(executions),
         "**started twice** (two plugin starts witnessed for one execution)": len(twice),
         'FAILED "worker lost" whose plugin had ended (the kill came between its exit and the row written)': len(
             done_but_lost
@@ -319,6 +319,11 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
     if other_failed:
         print("FAILED otherwise:", dict(other_failed), flush=True)
     return figures
+
+
+def canceled_reasons(executions: list[dict]) -> str:
+    reasons = Counter((row["error"] or {}).get("message", "?") for row in executions if row["status"] == "CANCELED")
+    return ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items())) or "0"
 
 
 def waits(executions: list[dict]) -> str:
