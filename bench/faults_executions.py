@@ -274,7 +274,8 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
     wrong_result = [row for row in succeeded if (row["result"] or {}).get("execution_id") != row["id"]]
     # Cron ticks that fell inside the run (from the first minute after seeding to the end of the load).
     due = cron_ticks(cron_ids, *window)
-    have = {(row["instance_id"], row["expected_start_date"]) for row in cron}
+    have = {(row["instance_id"], row["expected_start_date"]): row for row in cron}
+    in_window = [have[tick] for tick in due if tick in have]
     # Distinct start ids: a tell sent again (its answer lost) is the same start.
     twice = {execution_id for execution_id, starts in witness.starts.items() if len({a for a, _ in starts}) > 1}
     done_but_lost = [row for row in lost_error if witness.ends.get(row["id"])]
@@ -296,7 +297,11 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
         "**executions lost** (201 answered, no row or never final)": sum(
             1 for execution_id in accepted if by_id.get(execution_id, {}).get("status") in (None, "PENDING", "RUNNING")
         ),
-        "**cron ticks lost** (due, no execution)": len(due - have),
+        "**cron ticks lost** (due, no execution)": len(due - set(have)),
+        "cron ticks due in the run: run to the end / canceled by the bench's pause": (
+            f"{sum(1 for row in in_window if row['status'] in ('SUCCEEDED', 'FAILED'))} / "
+            f"{sum(1 for row in in_window if row['status'] == 'CANCELED' and not row['error'])}"
+        ),
         "**stuck: PENDING or RUNNING after the sweep window**": statuses["PENDING"] + statuses["RUNNING"],
         "SUCCEEDED": statuses["SUCCEEDED"],
         'FAILED "worker lost" (killed mid-run: expected)': len(lost_error),
@@ -322,7 +327,10 @@ def count(database: Database, witness: Witness, run: Run, *, cron_ids: list[int]
 
 
 def canceled_reasons(executions: list[dict]) -> str:
-    reasons = Counter((row["error"] or {}).get("message", "?") for row in executions if row["status"] == "CANCELED")
+    # No message: canceled when the bench paused the cron instances (pausing cancels what is coming).
+    reasons = Counter(
+        (row["error"] or {}).get("message", "by the pause") for row in executions if row["status"] == "CANCELED"
+    )
     return ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items())) or "0"
 
 
