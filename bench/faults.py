@@ -221,6 +221,7 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
                 postgres=platform.postgres,
                 args=args,
                 run=run,
+                platform=platform,
             )
         )
         print(
@@ -270,8 +271,12 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--scenario", choices=["kills", "postgres", "both", "none"], default="both", help="none: no fault, a baseline"
+        "--scenario",
+        choices=["kills", "postgres", "redis", "both", "none"],
+        default="both",
+        help="none: no fault, a baseline; redis: kills and Redis lost once, half-way (not in both)",
     )
+    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--size", type=int, default=100, help="requests per batch (at most 100)")
     parser.add_argument("--duration", type=float, default=60, help="seconds over which batches are sent")
