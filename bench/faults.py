@@ -12,7 +12,8 @@ GET /ecc/v1/subscriptions?limit=1 all along, to see what a user sees.
 
 Meanwhile `--kills` times, at random moments, one of the workers (chosen at random) is SIGKILLed
 with its pool and started again at once. Scenario `postgres` also restarts PostgreSQL once,
-half-way (`pg_ctl restart -m fast`, or `--postgres-restart-mode immediate`: a crash).
+half-way (`pg_ctl restart -m fast`, or `--postgres-restart-mode immediate`: a crash); scenario
+`redis` kills redis-server half-way and starts it again, empty, `--redis-down` seconds later.
 
 Then the sweep window: the database is polled until every batch, request and order is final
 (bounded by `--timeout`). The table: requests lost, orders created twice, anything stuck in a
