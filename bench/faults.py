@@ -12,7 +12,8 @@ GET /ecc/v1/subscriptions?limit=1 all along, to see what a user sees.
 
 Meanwhile `--kills` times, at random moments, one of the workers (chosen at random) is SIGKILLed
 with its pool and started again at once. Scenario `postgres` also restarts PostgreSQL once,
-half-way (`pg_ctl restart -m fast`, or `--postgres-restart-mode immediate`: a crash).
+half-way (`pg_ctl restart -m fast`, or `--postgres-restart-mode immediate`: a crash); scenario
+`redis` kills redis-server half-way and starts it again, empty, `--redis-down` seconds later.
 
 Then the sweep window: the database is polled until every batch, request and order is final
 (bounded by `--timeout`). The table: requests lost, orders created twice, anything stuck in a
@@ -23,85 +24,46 @@ the end, also on Ctrl-C.
 
 import argparse
 import asyncio
-import contextlib
 import os
-import random
-import re
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 from ecc_batches import (
-    PRODUCTION_VARIABLES,
     USERNAME,
     BenchError,
     Database,
-    Postgres,
     Processes,
     iccid,
     interrupt,
     prepare_data,
-    start_postgres_cluster,
-    start_redis,
     start_servers,
     versions,
     wait_until,
-    worker_command,
-    worker_ready,
+)
+from faultkit import (
+    Run,
+    Workers,
+    fault_platform,
+    fault_table,
+    load_with_faults,
+    probe,
+    send,
+    start_beat,
+    unfinished_tasks,
+    verdicts,
 )
 
 RETRY_PAUSE = 0.5  # between two sends of a batch that was not accepted
-PROBE_INTERVAL = 0.05
 FINAL_BATCH = "('COMPLETED', 'PARTIALLY_COMPLETED')"
 FINAL_REQUEST = "('COMPLETED', 'FAILED', 'REJECTED', 'CANCELED')"
 
 
 # --- what the clients saw --------------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    sent: float  # time.monotonic()
-    answered: float
-    status: str  # "202", "500", "connection error", ...
-
-
-@dataclass
-class Run:
-    scenario: str
-    answers: list[Answer] = field(default_factory=list)
-    accepted: dict[int, str] = field(default_factory=dict)  # batch number -> batchid
-    kills: list[tuple[float, str]] = field(default_factory=list)  # (when, process name)
-    in_flight_at_kill: int = 0  # tasks a killed worker had received and not finished
-    postgres_down: float | None = None  # restart asked
-    postgres_back: float | None = None  # pg_ctl -w returned: accepting connections again
-    started: float = 0.0
-    load_done: float = 0.0
-    all_final: float | None = None
-
-    @property
-    def last_fault(self) -> float:
-        moments = [when for when, _ in self.kills]
-        if self.postgres_back is not None:
-            moments.append(self.postgres_back)
-        return max(moments, default=self.started)
-
-    def phase_of(self, answer: Answer) -> str:
-        if self.postgres_down is None:
-            return "all"
-        if answer.answered < self.postgres_down:
-            return "before"
-        if self.postgres_back is not None and answer.sent >= self.postgres_back:
-            return "after"
-        return "during"
 
 
 async def submit_batches(base_url: str, password: str, args, run: Run) -> None:
@@ -141,25 +103,6 @@ def batch_requests(number: int, size: int) -> list[dict]:
     ]
 
 
-async def send(client: httpx.AsyncClient, run: Run, method: str, path: str, **kwargs):
-    sent = time.monotonic()
-    try:
-        response = await client.request(method, path, **kwargs)
-        status = str(response.status_code)
-    except httpx.TransportError as error:
-        response, status = None, f"no answer ({type(error).__name__})"
-    run.answers.append(Answer(sent, time.monotonic(), status))
-    return status, response
-
-
-async def probe(base_url: str, password: str, run: Run, stop: asyncio.Event) -> None:
-    """A user reading all along: what does the API answer while the faults happen?"""
-    async with httpx.AsyncClient(base_url=base_url, auth=(USERNAME, password), timeout=60) as client:
-        while not stop.is_set():
-            await send(client, run, "GET", "/ecc/v1/subscriptions", params={"limit": 1})
-            await asyncio.sleep(PROBE_INTERVAL)
-
-
 # --- a network element, for the http provisioner ---------------------------------------------
 
 
@@ -192,84 +135,6 @@ class NetworkElement:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-# --- the faults ------------------------------------------------------------------------------
-
-
-class Workers:
-    """The celery workers, by number; a killed one is started again under a new log name."""
-
-    def __init__(self, processes: Processes, env: dict, args):
-        self.processes, self.env, self.args = processes, env, args
-        self.current = {number: f"worker{number}" for number in range(1, args.workers + 1)}
-        self.restarts = Counter()
-
-    def kill_and_restart(self, number: int) -> str:
-        name = self.current[number]
-        self.processes.kill(name)
-        self.restarts[number] += 1
-        self.current[number] = f"worker{number}.{self.restarts[number]}"
-        command = worker_command(self.args, self.args.worker_concurrency, number)
-        self.processes.start(self.current[number], command, self.env)
-        return name
-
-    def all_ready(self) -> bool:
-        return all(worker_ready(self.processes, name) for name in self.current.values())
-
-
-TASK_LINE = re.compile(r"Task [\w.]+\[([0-9a-f-]{36})\] (received|succeeded|failed|raised|retry)")
-
-
-def unfinished_tasks(log: str) -> int:
-    """Tasks a worker had received and not finished when it died (from its log)."""
-    received, finished = set(), set()
-    for task_id, what in TASK_LINE.findall(log):
-        (received if what == "received" else finished).add(task_id)
-    return len(received - finished)
-
-
-async def inject_faults(run: Run, workers: Workers, postgres: Postgres, args, rng: random.Random) -> None:
-    async def kills():
-        count = 0 if run.scenario == "none" else args.kills
-        for moment in sorted(rng.uniform(0, args.duration) for _ in range(count)):
-            await asyncio.sleep(max(0.0, run.started + moment - time.monotonic()))
-            number = rng.randint(1, args.workers)
-            name = await asyncio.to_thread(workers.kill_and_restart, number)
-            run.kills.append((time.monotonic(), name))
-            print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s SIGKILL {name}", flush=True)
-
-    async def restart_postgres():
-        await asyncio.sleep(max(0.0, run.started + args.duration / 2 - time.monotonic()))
-        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s pg_ctl restart", flush=True)
-        run.postgres_down = time.monotonic()
-        await asyncio.to_thread(postgres.restart, args.postgres_restart_mode)
-        run.postgres_back = time.monotonic()
-        print(
-            f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s PostgreSQL back after "
-            f"{run.postgres_back - run.postgres_down:.1f}s",
-            flush=True,
-        )
-
-    tasks = [kills()]
-    if run.scenario == "postgres":
-        tasks.append(restart_postgres())
-    await asyncio.gather(*tasks)
-
-
-async def load_with_faults(base_url: str, password: str, *, workers: Workers, postgres: Postgres, args, run: Run):
-    stop = asyncio.Event()
-    rng = random.Random(args.seed)
-    run.started = time.monotonic()
-    reader = asyncio.create_task(probe(base_url, password, run, stop))
-    try:
-        await asyncio.gather(
-            submit_batches(base_url, password, args, run), inject_faults(run, workers, postgres, args, rng)
-        )
-    finally:
-        stop.set()
-        await reader
-    run.load_done = time.monotonic()
 
 
 # --- the count -------------------------------------------------------------------------------
@@ -317,100 +182,74 @@ def everything_final(database: Database, processes: Processes) -> bool:
     )
 
 
-def statuses_by_phase(run: Run) -> dict[str, Counter]:
-    phases: dict[str, Counter] = {}
-    for answer in run.answers:
-        phases.setdefault(run.phase_of(answer), Counter())[answer.status] += 1
-    return phases
-
-
 # --- one scenario ----------------------------------------------------------------------------
 
 
 def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
     run = Run(scenario)
     load_before = os.getloadavg()[0]
-    with contextlib.ExitStack() as stack:
-        work = Path(tempfile.mkdtemp(prefix=f"bench-faults-{scenario}-"))
-        stack.callback(shutil.rmtree, work, ignore_errors=True)
-        processes = Processes(work)
-        if args.logs:
-            stack.callback(keep_logs, work, Path(args.logs) / scenario)
-        stack.callback(processes.stop_all)
-        try:
-            env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
-            env.pop("DJANGO_SETTINGS_MODULE", None)
-            postgres = start_postgres_cluster(stack)
-            redis_url = start_redis(processes)
+    with fault_platform(scenario, args, prefix="bench-faults") as platform:
+        processes, env = platform.processes, platform.env
+        element = None
+        if args.provisioner == "http":
+            element = NetworkElement(args.element_delay)
+            platform.stack.callback(element.close)
+            # No retries inside a task: a lost answer is the sweep's, after the lease.
             env.update(
-                BATCHPLATFORM_DATA_DIR=str(work / "var"),
-                PYTHONUNBUFFERED="1",
-                DATABASE_URL=postgres.url,
-                CELERY_BROKER_URL=f"{redis_url}/1",
-                CHANNEL_LAYER_URL=f"{redis_url}/2",
-                SECRET_KEY="bench-faults-" + os.urandom(24).hex(),
+                ECC_PROVISIONER="http",
+                ECC_PROVISIONER_URL=element.url,
+                ECC_PROVISIONER_TIMEOUT="5",
+                ECC_PROVISIONER_RETRIES="0",
             )
-            element = None
-            if args.provisioner == "http":
-                element = NetworkElement(args.element_delay)
-                stack.callback(element.close)
-                # No retries inside a task: a lost answer is the sweep's, after the lease.
-                env.update(
-                    ECC_PROVISIONER="http",
-                    ECC_PROVISIONER_URL=element.url,
-                    ECC_PROVISIONER_TIMEOUT="5",
-                    ECC_PROVISIONER_RETRIES="0",
-                )
-            print(f"[{scenario}] migrating and seeding {args.batches * args.size} subscriptions ...", flush=True)
-            password = prepare_data(env, args.batches * args.size)
-            base_url, described = start_servers("postgres", env, processes, args)
-            # The sweeper, as in production: beat sends `ecc-sweep` every 30 s.
-            beat = ["nice", "-n", str(args.worker_nice), sys.executable, "-m", "celery", "-A", "batchplatform"]
-            beat += ["beat", "--loglevel", "INFO", "--schedule", str(work / "celerybeat-schedule")]
-            processes.start("beat", beat, env)
-            wait_until(lambda: "beat: Starting" in processes.log("beat"), 60, "celery beat")
-            database = Database(postgres.url, None)
-            workers = Workers(processes, env, args)
+        print(f"[{scenario}] migrating and seeding {args.batches * args.size} subscriptions ...", flush=True)
+        password = prepare_data(env, args.batches * args.size)
+        base_url, described = start_servers("postgres", env, processes, args)
+        # The sweeper, as in production: beat sends `ecc-sweep` every 30 s.
+        start_beat(platform, args)
+        database = Database(platform.postgres.url, None)
+        workers = Workers(processes, env, args)
 
-            print(f"[{scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
-            asyncio.run(load_with_faults(base_url, password, workers=workers, postgres=postgres, args=args, run=run))
-            print(
-                f"[{scenario}] {len(run.accepted)} batches accepted after {run.load_done - run.started:.1f}s; "
-                "the sweep window ...",
-                flush=True,
+        async def reader(stop):
+            async with httpx.AsyncClient(base_url=base_url, auth=(USERNAME, password), timeout=60) as client:
+                await probe(client, run, stop, "/ecc/v1/subscriptions", params={"limit": 1})
+
+        print(f"[{scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
+        asyncio.run(
+            load_with_faults(
+                load=lambda: submit_batches(base_url, password, args, run),
+                reader=reader,
+                workers=workers,
+                postgres=platform.postgres,
+                args=args,
+                run=run,
+                platform=platform,
             )
-            wait_until(workers.all_ready, 120, "the restarted workers")
-            wait_until(lambda: everything_final(database, processes), args.timeout, "everything to be final")
-            run.all_final = time.monotonic()
-            run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name)) for _, name in run.kills)
-            figures = count(database, args, run)
-            if element is not None:
-                sent = {int(key.removeprefix("order-")) for key in element.keys}
-                figures["orders sent to the network element"] = len(sent)
-                figures["of which sent again (same Idempotency-Key)"] = sum(1 for n in element.keys.values() if n > 1)
-                completed = database.scalar("SELECT count(*) FROM batches_order WHERE status = 'COMPLETED'")
-                figures["**orders completed, never sent**"] = max(0, completed - len(sent))
-            described = [line for line in described if not line.startswith("no beat")]
-            described += [
-                "celery beat (DatabaseScheduler): `ecc-sweep` every 30 s re-wakes what is older than 20 s",
-                f"load average (1 min) before: {load_before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}",
-            ]
-            return run, figures, described
-        except BaseException:
-            for name, _process in processes.running:
-                print(f"--- last lines of {name}.log ---\n{processes.log(name)[-2000:]}", file=sys.stderr)
-            raise
-
-
-def keep_logs(work: Path, target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    for log in work.glob("*.log"):
-        shutil.copy(log, target / log.name)
+        )
+        print(
+            f"[{scenario}] {len(run.accepted)} batches accepted after {run.load_done - run.started:.1f}s; "
+            "the sweep window ...",
+            flush=True,
+        )
+        wait_until(workers.all_ready, 120, "the restarted workers")
+        wait_until(lambda: everything_final(database, processes), args.timeout, "everything to be final")
+        run.all_final = time.monotonic()
+        run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name)) for _, name in run.kills)
+        figures = count(database, args, run)
+        if element is not None:
+            sent = {int(key.removeprefix("order-")) for key in element.keys}
+            figures["orders sent to the network element"] = len(sent)
+            figures["of which sent again (same Idempotency-Key)"] = sum(1 for n in element.keys.values() if n > 1)
+            completed = database.scalar("SELECT count(*) FROM batches_order WHERE status = 'COMPLETED'")
+            figures["**orders completed, never sent**"] = max(0, completed - len(sent))
+        described = [line for line in described if not line.startswith("no beat")]
+        described += [
+            "celery beat (DatabaseScheduler): `ecc-sweep` every 30 s re-wakes what is older than 20 s",
+            f"load average (1 min) before: {load_before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}",
+        ]
+        return run, figures, described
 
 
 def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
-    runs = [run for run, _, _ in results]
-    header = " | ".join(scenario_title(run, args) for run in runs)
     lines = [
         f"- {args.batches} batches x {args.size} requests, paced over {args.duration:.0f} s by {args.clients} "
         f"clients (Idempotency-Key per batch, sent again until 202) and one reading client; seed {args.seed}",
@@ -423,58 +262,22 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
         ),
         *(f"- {line}" for line in results[0][2]),
         "",
-        f"| | {header} |",
-        "|---" + "|---:" * len(runs) + "|",
     ]
-    for label in results[0][1]:
-        lines.append(f"| {label} | " + " | ".join(str(figures[label]) for _, figures, _ in results) + " |")
-
-    def row(label, values):
-        lines.append(f"| {label} | " + " | ".join(values) + " |")
-
-    row("worker SIGKILLs (tasks in flight)", [f"{len(r.kills)} ({r.in_flight_at_kill})" for r in runs])
-    row(
-        "PostgreSQL down (s)",
-        [f"{r.postgres_back - r.postgres_down:.1f}" if r.postgres_down else "-" for r in runs],
-    )
-    row("load (s)", [f"{r.load_done - r.started:.1f}" for r in runs])
-    row("all final after (s, from the first batch)", [f"{r.all_final - r.started:.1f}" for r in runs])
-    row(
-        "**time to recover** (last fault -> all final, s)",
-        [f"{r.all_final - r.last_fault:.1f}" if r.scenario != "none" else "-" for r in runs],
-    )
-    for phase in ("all", "before", "during", "after"):
-        cells = []
-        for run in runs:
-            counter = statuses_by_phase(run).get(phase)
-            cells.append(", ".join(f"{status}: {n}" for status, n in sorted(counter.items())) if counter else "-")
-        if any(cell != "-" for cell in cells):
-            row(f"HTTP statuses{'' if phase == 'all' else f' {phase} the restart'}", cells)
-    verdicts = []
-    for run, figures, _ in results:
-        bad = [label for label, value in figures.items() if label.startswith("**") and value]
-        after = statuses_by_phase(run).get("after", Counter())
-        errors_after = sum(n for status, n in after.items() if not status.startswith(("2", "4")))
-        if errors_after:
-            bad.append(f"{errors_after} server errors after PostgreSQL was back")
-        verdicts.append(f"{run.scenario}: " + ("**0 lost, 0 duplicated, 0 stuck**" if not bad else "; ".join(bad)))
-    lines += ["", *verdicts]
+    runs = [(run, figures) for run, figures, _ in results]
+    lines += fault_table(runs, args, start="the first batch")
+    lines += ["", *verdicts(runs, phases=("after",))]
     return "\n".join(lines)
-
-
-def scenario_title(run: Run, args) -> str:
-    if run.scenario == "none":
-        return "no fault (baseline)"
-    if run.scenario == "kills":
-        return f"{args.kills} worker kills"
-    return f"{args.kills} worker kills + PostgreSQL restart ({args.postgres_restart_mode})"
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--scenario", choices=["kills", "postgres", "both", "none"], default="both", help="none: no fault, a baseline"
+        "--scenario",
+        choices=["kills", "postgres", "redis", "both", "none"],
+        default="both",
+        help="none: no fault, a baseline; redis: kills and Redis lost once, half-way (not in both)",
     )
+    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--size", type=int, default=100, help="requests per batch (at most 100)")
     parser.add_argument("--duration", type=float, default=60, help="seconds over which batches are sent")

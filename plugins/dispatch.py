@@ -5,11 +5,19 @@ lost message left PENDING, and the run task claims the row with a conditional up
 duplicate message runs nothing twice.
 """
 
-from django.db import transaction
+import logging
+
+from django.db import DatabaseError, transaction
 from django.utils import timezone
+
+# The base of a refused connection (OperationalError) and of a publish cut mid-way
+# (BatchPublishError, "delivery is uncertain": a duplicate message is harmless, the claim decides).
+from kombu.exceptions import KombuError as BrokerError
 
 from batchplatform.celery import app
 from plugins.models import Execution, IntegrationBatchInstance, Size
+
+logger = logging.getLogger(__name__)
 
 RUN_TASK = "plugins.tasks.run_execution_task"
 # Smallest first: an instance's class is the largest of its ram, cpu and disk sizes.
@@ -30,8 +38,14 @@ def queue_for(size: str) -> str:
 
 
 def send_execution(execution: Execution) -> None:
-    # The same path as the sweep's, so `sent_at` is stamped after the message went, here too.
-    send_run_messages([(execution.pk, queue_for(size_class(execution.instance)))])
+    """Sends a committed execution's message. The same path as the sweep's, so `sent_at` is stamped
+    after the message went. If the broker (or the database, for the stamp) is away, the row stays
+    unsent and the sweep sends it: raising here, after the commit, would answer an error for an
+    execution that exists, and a client sending it again would run it twice."""
+    try:
+        send_run_messages([(execution.pk, queue_for(size_class(execution.instance)))])
+    except (BrokerError, DatabaseError):
+        logger.warning("execution %s could not be sent now; the scheduler's sweep will", execution.pk, exc_info=True)
 
 
 def send_after_commit(execution: Execution) -> None:

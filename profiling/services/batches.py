@@ -14,9 +14,13 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+# The base of a refused connection (OperationalError) and of a publish cut mid-way
+# (BatchPublishError, "delivery is uncertain": a duplicate message is harmless, the claim decides).
+from kombu.exceptions import KombuError as BrokerError
 
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.events import publish_event
@@ -90,7 +94,7 @@ def receive_batch(
                 for member in preliminary["members"]
             )
             _publish(batch, PRELIMINARY_EVENT, extra={"profile": preliminary})
-            transaction.on_commit(lambda: send_profile_message(batch.pk))
+            transaction.on_commit(lambda: _send_after_commit(batch.pk))
     except IntegrityError:
         # Another upload with the same key won the race; its zip is under another storage name.
         storage.delete_zip(zip_name)
@@ -101,6 +105,15 @@ def receive_batch(
 def send_profile_message(batch_id: int) -> None:
     FileBatch.objects.filter(pk=batch_id).update(sent_at=timezone.now())
     dispatch.enqueue_profile(batch_id)
+
+
+def _send_after_commit(batch_id: int) -> None:
+    # The batch is committed: an error answer now would have the client upload it again (or get a
+    # 409 for its key). With the broker away the message waits for the sweep, like a lost one.
+    try:
+        send_profile_message(batch_id)
+    except (BrokerError, DatabaseError):
+        logger.warning("batch %s could not be queued now; the sweep will send it", batch_id, exc_info=True)
 
 
 def profile_batch(batch_id: int) -> None:
@@ -159,7 +172,7 @@ def reprofile_batch(*, batch: FileBatch) -> bool:
             pk=batch.pk, status__in=[ProfileStatus.COMPLETED, ProfileStatus.FAILED]
         ).update(status=ProfileStatus.QUEUED, profile=None, failure_reason="", profiled_at=None)
         if updated:
-            transaction.on_commit(lambda: send_profile_message(batch.pk))
+            transaction.on_commit(lambda: _send_after_commit(batch.pk))
     return bool(updated)
 
 
