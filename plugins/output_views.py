@@ -87,7 +87,7 @@ class ExecutionLog(ErrorsInTheEnvelope, V1View):
         },
     )
     def get(self, request, instance_id, execution_id):
-        execution = selectors.execution_for(request, instance_id, execution_id)
+        execution = selectors.execution_for(user=request.user, instance_id=instance_id, execution_id=execution_id)
         offset = parse_offset(request)
         chunk = execution_files.read_log(execution=execution, offset=offset, max_bytes=execution_files.MAX_LOG_CHUNK)
         data, next_offset = chunk.data, chunk.next_offset
@@ -139,7 +139,7 @@ class ExecutionArtifacts(V1View):
         responses=ArtifactSerializer(many=True),
     )
     def get(self, request, instance_id, execution_id):
-        execution = selectors.execution_for(request, instance_id, execution_id)
+        execution = selectors.execution_for(user=request.user, instance_id=instance_id, execution_id=execution_id)
         artifacts = execution_files.list_artifacts(execution=execution)
         page = self.paginate_queryset(_Listed(artifacts))
         base = reverse("execution-detail", kwargs={"instance_id": instance_id, "execution_id": execution_id})
@@ -189,7 +189,7 @@ class ExecutionArtifact(V1View):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, instance_id, execution_id, name):
-        execution = selectors.execution_for(request, instance_id, execution_id)
+        execution = selectors.execution_for(user=request.user, instance_id=instance_id, execution_id=execution_id)
         name = check_artifact_name(name)
         stream = execution_files.open_artifact(execution=execution, name=name)
         response = FileResponse(stream, as_attachment=True, filename=posixpath.basename(name))

@@ -57,7 +57,9 @@ class V1View(V1ViewMixin, GenericAPIView):
     def listing(self, queryset, serializer_class):
         organisation_id = self.request.query_params.get("organisation_id")
         if organisation_id:
-            queryset = queryset.filter(organisation=resolve_organisation(self.request, organisation_id))
+            queryset = queryset.filter(
+                organisation=resolve_organisation(user=self.request.user, organisation_id=organisation_id)
+            )
         page = self.paginate_queryset(self.filter_queryset(queryset))
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
@@ -67,7 +69,7 @@ class PluginList(V1View):
     filterset_class = PluginFilter
 
     def get_queryset(self):
-        return selectors.plugins_for(self.request).order_by("id")
+        return selectors.plugins_for(user=self.request.user).order_by("id")
 
     @extend_schema(
         operation_id="v1_plugins_list", parameters=[ORGANISATION_FILTER], responses=PluginSerializer(many=True)
@@ -87,7 +89,7 @@ class PluginList(V1View):
     )
     def post(self, request):
         data = parsed(PluginInput, request)
-        organisation = resolve_organisation(request, data.pop("organisation_id", None))
+        organisation = resolve_organisation(user=request.user, organisation_id=data.pop("organisation_id", None))
         plugin = services.create_plugin(organisation=organisation, **data)
         return Response(PluginSerializer(plugin).data, status=status.HTTP_201_CREATED)
 
@@ -96,11 +98,11 @@ class PluginDetail(V1View):
     serializer_class = PluginSerializer
 
     def get(self, request, plugin_id):
-        return Response(PluginSerializer(selectors.plugin_for(request, plugin_id)).data)
+        return Response(PluginSerializer(selectors.plugin_for(user=request.user, plugin_id=plugin_id)).data)
 
     @extend_schema(request=PluginUpdateInput)
     def put(self, request, plugin_id):
-        plugin = selectors.plugin_for(request, plugin_id)
+        plugin = selectors.plugin_for(user=request.user, plugin_id=plugin_id)
         plugin = services.update_plugin(plugin=plugin, **parsed(PluginUpdateInput, request))
         return Response(PluginSerializer(plugin).data)
 
@@ -111,7 +113,7 @@ class VersionList(V1View):
 
     @extend_schema(operation_id="v1_plugins_versions_list", responses=VersionSerializer(many=True))
     def get(self, request, plugin_id):
-        plugin = selectors.plugin_for(request, plugin_id)
+        plugin = selectors.plugin_for(user=request.user, plugin_id=plugin_id)
         versions = plugin.versions.select_related("plugin").prefetch_related("properties").order_by("id")
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
@@ -137,7 +139,7 @@ class VersionList(V1View):
         ),
     )
     def post(self, request, plugin_id):
-        plugin = selectors.plugin_for(request, plugin_id)
+        plugin = selectors.plugin_for(user=request.user, plugin_id=plugin_id)
         version = services.create_version(plugin=plugin, **parsed(VersionInput, request))
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
@@ -146,10 +148,16 @@ class VersionDetail(V1View):
     serializer_class = VersionSerializer
 
     def get(self, request, plugin_id, version_ref):
-        return Response(VersionSerializer(selectors.version_for(request, plugin_id, version_ref)).data)
+        return Response(
+            VersionSerializer(
+                selectors.version_for(user=request.user, plugin_id=plugin_id, version_ref=version_ref)
+            ).data
+        )
 
     def delete(self, request, plugin_id, version_ref):
-        services.delete_version(version=selectors.version_for(request, plugin_id, version_ref))
+        services.delete_version(
+            version=selectors.version_for(user=request.user, plugin_id=plugin_id, version_ref=version_ref)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -159,7 +167,9 @@ class VersionArchiveFlag(V1View):
     serializer_class = VersionSerializer
 
     def post(self, request, plugin_id, version_ref):
-        version = services.archive_version(version=selectors.version_for(request, plugin_id, version_ref))
+        version = services.archive_version(
+            version=selectors.version_for(user=request.user, plugin_id=plugin_id, version_ref=version_ref)
+        )
         return Response(VersionSerializer(version).data)
 
 
@@ -170,7 +180,7 @@ class VersionProperties(V1View):
 
     @extend_schema(operation_id="v1_plugins_versions_properties_list", responses=PropertySerializer(many=True))
     def get(self, request, plugin_id, version_ref):
-        version = selectors.version_for(request, plugin_id, version_ref)
+        version = selectors.version_for(user=request.user, plugin_id=plugin_id, version_ref=version_ref)
         return Response(PropertySerializer(version.properties.all(), many=True).data)
 
 
@@ -182,7 +192,7 @@ class VersionCode(V1View):
 
     @extend_schema(request={"multipart/form-data": ArchiveInput})
     def put(self, request, plugin_id, version_ref):
-        version = selectors.version_for(request, plugin_id, version_ref)
+        version = selectors.version_for(user=request.user, plugin_id=plugin_id, version_ref=version_ref)
         data = parsed(ArchiveInput, request)
         version = services.attach_archive(version=version, uploaded_file=data["file"], entry_point=data["entry_point"])
         return Response(VersionSerializer(version).data)
@@ -193,7 +203,7 @@ class InstanceList(V1View):
     filterset_class = InstanceFilter
 
     def get_queryset(self):
-        return selectors.instances_for(self.request).order_by("id")
+        return selectors.instances_for(user=self.request.user).order_by("id")
 
     @extend_schema(
         operation_id="v1_integration_batch_instances_list",
@@ -216,7 +226,7 @@ class InstanceList(V1View):
     )
     def post(self, request):
         data = parsed(InstanceInput, request)
-        organisation = resolve_organisation(request, data.pop("organisation_id", None))
+        organisation = resolve_organisation(user=request.user, organisation_id=data.pop("organisation_id", None))
         instance = services.create_instance(organisation=organisation, user=request.user, **data)
         return Response(InstanceSerializer(instance).data, status=status.HTTP_201_CREATED)
 
@@ -225,11 +235,11 @@ class InstanceDetail(V1View):
     serializer_class = InstanceSerializer
 
     def get(self, request, instance_id):
-        return Response(InstanceSerializer(selectors.instance_for(request, instance_id)).data)
+        return Response(InstanceSerializer(selectors.instance_for(user=request.user, instance_id=instance_id)).data)
 
     @extend_schema(request=InstanceUpdateInput)
     def put(self, request, instance_id):
-        instance = selectors.instance_for(request, instance_id)
+        instance = selectors.instance_for(user=request.user, instance_id=instance_id)
         data = parsed(InstanceUpdateInput, request)
         organisation_id = data.pop("organisation_id", None)
         if organisation_id and str(organisation_id) != str(instance.organisation_id):
@@ -249,7 +259,7 @@ class InstanceDetail(V1View):
         }
     )
     def delete(self, request, instance_id):
-        outcome = services.delete_instance(instance=selectors.instance_for(request, instance_id))
+        outcome = services.delete_instance(instance=selectors.instance_for(user=request.user, instance_id=instance_id))
         return Response({"id": str(instance_id), "outcome": outcome})
 
 
@@ -262,7 +272,9 @@ class InstanceProperties(V1View):
         operation_id="v1_integration_batch_instances_properties_list", responses=PropertySerializer(many=True)
     )
     def get(self, request, instance_id):
-        return Response(services.instance_properties(selectors.instance_for(request, instance_id)))
+        return Response(
+            services.instance_properties(selectors.instance_for(user=request.user, instance_id=instance_id))
+        )
 
 
 class InstanceProperty(V1View):
@@ -270,7 +282,7 @@ class InstanceProperty(V1View):
 
     @extend_schema(operation_id="v1_integration_batch_instances_property_update", request=PropertyValueInput)
     def put(self, request, instance_id, technical_name):
-        instance = selectors.instance_for(request, instance_id)
+        instance = selectors.instance_for(user=request.user, instance_id=instance_id)
         data = parsed(PropertyValueInput, request)
         prop = services.set_instance_property(instance=instance, technical_name=technical_name, value=data["value"])
         return Response(prop)
@@ -281,7 +293,7 @@ class ExecutionList(V1View):
     filterset_class = ExecutionFilter
 
     def get_queryset(self):
-        return selectors.executions_for(self.request).order_by("-id")
+        return selectors.executions_for(user=self.request.user).order_by("-id")
 
     @extend_schema(
         operation_id="v1_integration_batch_instances_executions_list",
@@ -289,7 +301,7 @@ class ExecutionList(V1View):
         responses=ExecutionSerializer(many=True),
     )
     def get(self, request, instance_id):
-        instance = selectors.instance_for(request, instance_id)
+        instance = selectors.instance_for(user=request.user, instance_id=instance_id)
         return self.listing(self.get_queryset().filter(instance=instance), ExecutionSerializer)
 
     @extend_schema(request=ExecutionInput, responses={201: ExecutionSerializer})
@@ -300,7 +312,7 @@ class ExecutionList(V1View):
         DeleteExecution=link("v1_integration_batch_instances_executions_destroy", **EXECUTION),
     )
     def post(self, request, instance_id):
-        instance = selectors.instance_for(request, instance_id)
+        instance = selectors.instance_for(user=request.user, instance_id=instance_id)
         parameters = parsed(ExecutionInput, request).get("parameters", {})
         execution = services.create_execution(
             instance=instance,
@@ -315,17 +327,23 @@ class ExecutionDetail(V1View):
     serializer_class = ExecutionSerializer
 
     def get(self, request, instance_id, execution_id):
-        return Response(ExecutionSerializer(selectors.execution_for(request, instance_id, execution_id)).data)
+        return Response(
+            ExecutionSerializer(
+                selectors.execution_for(user=request.user, instance_id=instance_id, execution_id=execution_id)
+            ).data
+        )
 
     @extend_schema(request=ExecutionUpdateInput)
     def put(self, request, instance_id, execution_id):
-        execution = selectors.execution_for(request, instance_id, execution_id)
+        execution = selectors.execution_for(user=request.user, instance_id=instance_id, execution_id=execution_id)
         wanted = parsed(ExecutionUpdateInput, request)["status"]
         execution = services.set_execution_status_by_client(execution=execution, status=wanted)
         return Response(ExecutionSerializer(execution).data)
 
     def delete(self, request, instance_id, execution_id):
-        services.delete_execution(execution=selectors.execution_for(request, instance_id, execution_id))
+        services.delete_execution(
+            execution=selectors.execution_for(user=request.user, instance_id=instance_id, execution_id=execution_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -336,7 +354,7 @@ class OrganisationExecutionList(V1View):
     filterset_class = ExecutionFilter
 
     def get_queryset(self):
-        return selectors.executions_for(self.request).order_by("-id")
+        return selectors.executions_for(user=self.request.user).order_by("-id")
 
     @extend_schema(
         operation_id="v1_organisation_executions_list",
