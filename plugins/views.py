@@ -14,6 +14,7 @@ from batchplatform.api.v1 import V1ViewMixin
 from batchplatform.tenancy import resolve_organisation
 from plugins import selectors, services
 from plugins.filters import ExecutionFilter, InstanceFilter, PluginFilter
+from plugins.models import ExecutionType
 from plugins.serializers import (
     ArchiveInput,
     ExecutionInput,
@@ -317,7 +318,7 @@ class ExecutionList(V1View):
         execution = services.create_execution(
             instance=instance,
             user=request.user,
-            execution_type=parameters.get("execution_type", "MANUAL"),
+            execution_type=parameters.get("execution_type", ExecutionType.MANUAL),
             expected_start_date=parameters.get("expected_start_date") or timezone.now(),
         )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)

@@ -18,6 +18,7 @@ from batchplatform.errors import DomainError
 from plugins import services
 from plugins.cron import CronError, TimezoneError, cron_fields, next_tick
 from plugins.models import (
+    CronStatus,
     InstancePropertyValue,
     IntegrationBatchInstance,
     PropertyOrigin,
@@ -286,7 +287,7 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
     @admin.action(description="Pause (cancels coming executions)")
     def pause(self, request, queryset):
         for instance in queryset.exclude(cron__isnull=True):
-            services.update_instance(instance=instance, user=request.user, cron_status="PAUSED")
+            services.update_instance(instance=instance, user=request.user, cron_status=CronStatus.PAUSED)
         self.message_user(request, "Paused; coming executions canceled.")
 
     @admin.action(description="Resume (from the next tick; nothing missed is replayed)")
@@ -294,7 +295,7 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
         resumed = 0
         for instance in queryset.exclude(cron__isnull=True):
             try:
-                services.update_instance(instance=instance, user=request.user, cron_status="ACTIVE")
+                services.update_instance(instance=instance, user=request.user, cron_status=CronStatus.ACTIVE)
                 resumed += 1
             except DomainError as error:
                 self.message_user(request, f"{instance}: {error.message}", messages.ERROR)
