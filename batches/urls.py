@@ -3,6 +3,7 @@ from django.urls import path
 from batches import views
 from batchplatform import converters  # noqa: F401  (registers <id:...>)
 
+error_format = "json"  # of an unknown /ecc route (batchplatform.api.errors)
 urlpatterns = [
     path("subscriptions", views.SubscriptionList.as_view()),
     path("subscriptions/<str:address>", views.SubscriptionDetail.as_view()),

@@ -3,6 +3,8 @@ from django.urls import path
 from batchplatform import converters  # noqa: F401  (registers <id:...>)
 from plugins import output_views, views
 
+error_format = "envelope"  # of an unknown /v1 route (batchplatform.api.errors)
+
 urlpatterns = [
     path("plugins", views.PluginList.as_view(), name="plugin-list"),
     path("plugins/<id:plugin_id>", views.PluginDetail.as_view(), name="plugin-detail"),

@@ -169,6 +169,7 @@ class V1AutoSchema(SurfaceAutoSchema):
 
 
 class V1ViewMixin:
+    error_format = "envelope"  # batchplatform.api.errors
     schema = V1AutoSchema()
     authentication_classes = [RawTokenAuthentication, SessionAuthentication]
     parser_classes = [TolerantJSONParser, FormParser, MultiPartParser]
