@@ -385,3 +385,8 @@ PROFILING_THREADS = env_int("PROFILING_THREADS", 2, minimum=1)
 PROFILING_LEASE_SECONDS = env_int("PROFILING_LEASE_SECONDS", 1800, minimum=5)
 CELERY_TASK_ROUTES["profiling.tasks.profile_batch_task"] = {"queue": "profiling"}
 CELERY_BEAT_SCHEDULE["profiling-sweep"] = {"task": "profiling.tasks.sweep", "schedule": 60.0}
+
+# --- ASGI (batchplatform/asgi.py): wrappers around the Django app, each an ASGI middleware factory
+# `wrapper(app) -> app`, the first innermost; an app's long-poll routes come from its routing.py.
+# profiling.asgi.limit_uploads refuses an oversized upload to /solutions/batch/ while it streams.
+ASGI_DJANGO_APP_WRAPPERS = ["profiling.asgi.limit_uploads"]
