@@ -182,7 +182,7 @@ class IntegrationBatchInstanceAdmin(admin.ModelAdmin):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, f"{form.cleaned_data['technical_name']} set.")
+                self.message_user(request, f"Property {form.cleaned_data['technical_name']} set.")
                 return redirect("admin:plugins_integrationbatchinstance_change", instance.pk)
         context = {
             **self.admin_site.each_context(request),
