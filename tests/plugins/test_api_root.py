@@ -34,3 +34,19 @@ def test_the_root_without_a_credential_is_a_401_in_the_envelope(client, db):
     answer = client.get("/v1/")
     assert answer.status_code == 401
     assert answer.json()["status"] == "error"
+
+
+def test_every_v1_resource_renders_as_a_page_in_a_browser(client, staff, version):
+    client.force_login(staff)
+    plugin_id = version.plugin_id
+    for url in (
+        "/v1/plugins",
+        f"/v1/plugins/{plugin_id}",
+        f"/v1/plugins/{plugin_id}/versions",
+        f"/v1/plugins/{plugin_id}/versions/1.0.0",
+        "/v1/integration_batch_instances",
+        "/v1/integration_batch_instances.executions",
+    ):
+        page = client.get(url, HTTP_ACCEPT="text/html")
+        assert page.status_code == 200, url
+        assert page["Content-Type"].startswith("text/html"), url
