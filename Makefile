@@ -35,8 +35,10 @@ fuzz: install-dev
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-300} FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_TIMEOUT=0 \
 		$(BIN)/python -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider -s $(PYTEST_ARGS)
 
+# ruff, then the arrows between the apps (import-linter contracts in pyproject.toml).
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV)

@@ -6,6 +6,7 @@ from django.urls import path
 from batches import views
 from batchplatform import converters  # noqa: F401  (registers <id:...>)
 
+error_format = "json"  # of an unknown /ecc route (batchplatform.api.errors)
 subscriptions = views.SubscriptionViewSet
 orders = views.OrderViewSet
 batches = views.BatchViewSet

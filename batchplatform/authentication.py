@@ -2,6 +2,7 @@
 
 from rest_framework import authentication, exceptions
 
+from batchplatform.basic_auth import MalformedBasicCredentials, decode_basic_authorization
 from batchplatform.services import authenticate_api_token, verify_basic_credentials
 from batchplatform.throttle import TooManyAttempts
 
@@ -39,6 +40,15 @@ class RawTokenAuthentication(authentication.BaseAuthentication):
 
 class BasicAuthentication(authentication.BasicAuthentication):
     www_authenticate_realm = "batchplatform"
+
+    def authenticate(self, request):
+        try:
+            credentials = decode_basic_authorization(authentication.get_authorization_header(request))
+        except MalformedBasicCredentials as malformed:
+            raise exceptions.AuthenticationFailed(str(malformed)) from None
+        if credentials is None:
+            return None
+        return self.authenticate_credentials(*credentials, request)
 
     def authenticate_credentials(self, userid, password, request=None):
         try:

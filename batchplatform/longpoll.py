@@ -38,8 +38,6 @@ waits for the answer and the client's disconnect side by side, and touches no da
 """
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 from dataclasses import dataclass, field
@@ -53,6 +51,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
 from django.http.request import split_domain_port, validate_host
 
+from batchplatform.basic_auth import decode_basic_authorization
 from batchplatform.hub import Subscription, get_hub, in_thread
 from batchplatform.models import Event
 from batchplatform.services import verify_basic_credentials
@@ -331,22 +330,8 @@ def _sse_message(event_id: str, name: str, data: str) -> str:
 
 def basic_credentials(request: LongPollRequest) -> tuple[str, str] | None:
     """(username, password) of `Authorization: Basic ...`; None when another scheme or none is
-    used; ValueError when the Basic value is malformed."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("malformed Basic credentials") from None
-    try:
-        text = decoded.decode("utf-8")
-    except UnicodeDecodeError:
-        text = decoded.decode("latin-1")  # what older clients send, as DRF accepts
-    username, colon, password = text.partition(":")
-    if not colon or not username:
-        raise ValueError("malformed Basic credentials")
-    return username, password
+    used; ValueError (MalformedBasicCredentials) when the Basic value is malformed."""
+    return decode_basic_authorization(request.headers.get("authorization", ""))
 
 
 def caller(request: LongPollRequest):

@@ -408,3 +408,8 @@ LOGGING["filters"]["quiet_routine_tasks"] = {
     "tasks": LOG_QUIET_TASKS,
 }
 LOGGING["handlers"]["console"]["filters"].append("quiet_routine_tasks")
+
+# --- ASGI (batchplatform/asgi.py): wrappers around the Django app, each an ASGI middleware factory
+# `wrapper(app) -> app`, the first innermost; an app's long-poll routes come from its routing.py.
+# profiling.asgi.limit_uploads refuses an oversized upload to /solutions/batch/ while it streams.
+ASGI_DJANGO_APP_WRAPPERS = ["profiling.asgi.limit_uploads"]

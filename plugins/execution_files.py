@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
 from batchplatform.errors import NotFound
-from plugins.models import Execution
+from plugins.models import Execution, ExecutionStatus
 
 # One read of the log returns at most this much; the caller asks again from next_offset.
 MAX_LOG_CHUNK = 1024 * 1024
@@ -74,7 +74,9 @@ def whole_characters(data: bytes) -> bytes:
 def read_log(*, execution: Execution, offset: int = 0, max_bytes: int = MAX_LOG_CHUNK) -> LogChunk:
     """The log from `offset` (bytes): empty, not an error, while nothing was written yet."""
     offset = max(0, int(offset))
-    complete = execution.status in ("SUCCEEDED", "FAILED", "CANCELED") and execution.end_date is not None
+    complete = (
+        execution.status not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING) and execution.end_date is not None
+    )
     try:
         with default_storage.open(log_name(execution), "rb") as stream:
             stream.seek(offset)

@@ -22,9 +22,6 @@ PROPERTY_TYPES: tuple[str, ...] = (
     "ASSET_FOLDER",
 )
 
-# Who set a property: the plugin's definition (immutable), the plugin version, or the instance.
-ORIGINS: tuple[str, ...] = ("PLUGIN_STATIC", "PLUGIN", "INSTANCE")
-
 MAX_STRING_LENGTH = 10_000
 # Plugins read INT properties as 64-bit integers (Java long on the mediarithmics side).
 INT_RANGE = (-(2**63), 2**63 - 1)

@@ -1,43 +1,44 @@
-"""The reads the API and the admin share, scoped to the caller's organisation."""
+"""The reads the API, the admin and other apps share, scoped to the user's organisation."""
 
 import tarfile
 import zipfile
 from dataclasses import dataclass
 
-from django.shortcuts import get_object_or_404
-
-from batchplatform.tenancy import scope_to_caller
+from batchplatform.tenancy import get_or_not_found, scope_to_user
 from plugins.environments import READY_MARK, environment_path
 from plugins.models import Execution, IntegrationBatchInstance, Plugin, PluginVersion
 from plugins.services import find_version
 
-
-def plugins_for(request):
-    return scope_to_caller(Plugin.objects.all(), request)
-
-
-def plugin_for(request, plugin_id) -> Plugin:
-    return get_object_or_404(plugins_for(request), pk=plugin_id)
+# Each takes the user who asks (a member sees their organisation's rows, staff every row) and
+# raises batchplatform.errors.NotFound for what is missing or another organisation's.
 
 
-def version_for(request, plugin_id, version_ref) -> PluginVersion:
-    return find_version(plugin=plugin_for(request, plugin_id), version_ref=str(version_ref))
+def plugins_for(*, user):
+    return scope_to_user(Plugin.objects.all(), user=user)
 
 
-def instances_for(request):
-    return scope_to_caller(IntegrationBatchInstance.objects.select_related("version__plugin"), request)
+def plugin_for(*, user, plugin_id) -> Plugin:
+    return get_or_not_found(plugins_for(user=user), pk=plugin_id)
 
 
-def instance_for(request, instance_id) -> IntegrationBatchInstance:
-    return get_object_or_404(instances_for(request), pk=instance_id)
+def version_for(*, user, plugin_id, version_ref) -> PluginVersion:
+    return find_version(plugin=plugin_for(user=user, plugin_id=plugin_id), version_ref=str(version_ref))
 
 
-def executions_for(request):
-    return scope_to_caller(Execution.objects.all(), request)
+def instances_for(*, user):
+    return scope_to_user(IntegrationBatchInstance.objects.select_related("version__plugin"), user=user)
 
 
-def execution_for(request, instance_id, execution_id) -> Execution:
-    return get_object_or_404(executions_for(request), pk=execution_id, instance_id=instance_id)
+def instance_for(*, user, instance_id) -> IntegrationBatchInstance:
+    return get_or_not_found(instances_for(user=user), pk=instance_id)
+
+
+def executions_for(*, user):
+    return scope_to_user(Execution.objects.all(), user=user)
+
+
+def execution_for(*, user, instance_id, execution_id) -> Execution:
+    return get_or_not_found(executions_for(user=user), pk=execution_id, instance_id=instance_id)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from batchplatform.api.v1 import EpochMillisField, IdField, epoch_ms
 from plugins.models import (
     CronStatus,
     Execution,
+    ExecutionType,
     IntegrationBatchInstance,
     Plugin,
     PluginProperty,
@@ -279,7 +280,7 @@ class InstanceUpdateInput(InstanceInput):
 
 
 class ExecutionParametersInput(serializers.Serializer):
-    execution_type = serializers.ChoiceField(choices=["MANUAL", "CRON"], required=False, default="MANUAL")
+    execution_type = serializers.ChoiceField(choices=ExecutionType.values, required=False, default=ExecutionType.MANUAL)
     expected_start_date = EpochMillisField(required=False)
 
 

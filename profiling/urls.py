@@ -6,6 +6,7 @@ from profiling.api import submissions, views
 # GET /solutions/longpoll/subscribe is served by a long-poll consumer (profiling/routing.py).
 API_VERSION = r"(?P<version>(?:[1-9][0-9]{0,8}|version))"
 NAME = r"[A-Za-z0-9_-]{1,60}"
+error_format = "text"  # of an unknown /solutions route (batchplatform.api.errors)
 urlpatterns = [
     path("batch/<str:version>/profile", views.ProfileUpload.as_view(), name="profile-upload"),
     path(

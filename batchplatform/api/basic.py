@@ -26,6 +26,7 @@ class PlainErrorAutoSchema(SurfaceAutoSchema):
 
 
 class BasicAuthViewMixin:
+    error_format = "json"  # batchplatform.api.errors; a surface that answers in text declares "text"
     schema = PlainErrorAutoSchema()
     authentication_classes = [BasicAuthentication, SessionAuthentication]
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer]

@@ -1,7 +1,16 @@
-"""Errors in each surface's own format, chosen by path: /v1 (envelope), /ecc (JSON), /solutions (text).
+"""Errors in each surface's own format, which the surface declares; the core names no surface.
 
-Used by DRF's exception handler and by the project's 404/405/500 handlers, so an unknown route
-or a crash answers in the same shape as a validation error.
+A surface declares its format by name, in two places (both one line, no import needed):
+
+- on its base view: ``error_format = "envelope"`` (a class attribute), read by DRF's exception
+  handler from the view that failed and by the 500 handler from the resolved view;
+- in the urls module it mounts with include(): ``error_format = "envelope"`` (a module
+  attribute), read by the 404/400/403/500 handlers for paths no view answered (an unknown route).
+
+The formats: "envelope" ({"status": "error", "error", "error_code", "error_id"}), "json"
+({"status": <int>, "error": <code>, "message"}, the default for DRF views that declare nothing) and
+"text" (the message as text/plain, JSON when the client accepts application/json). Outside any
+declaring surface (the admin, /healthz) Django's own error pages answer.
 """
 
 import logging
@@ -10,6 +19,7 @@ import uuid
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.urls import URLResolver, get_resolver
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -49,14 +59,38 @@ class ApiError(exceptions.APIException):
         self.details = details
 
 
-def surface_of(path: str) -> str:
-    if path.startswith("/v1/") or path == "/v1":
-        return "v1"
-    if path.startswith("/ecc/"):
-        return "ecc"
-    if path.startswith("/solutions/"):
-        return "solutions"
-    return "other"
+ENVELOPE = "envelope"
+JSON = "json"
+TEXT = "text"
+ERROR_FORMATS = (ENVELOPE, JSON, TEXT)
+
+
+def error_format_of_view(view) -> str | None:
+    """What a view (an instance or class, or the function as_view() made) declares."""
+    view = getattr(view, "view_class", None) or getattr(view, "cls", None) or view
+    return getattr(view, "error_format", None)
+
+
+def _declared_under(path: str, resolver) -> str | None:
+    """The format declared by the deepest included urls module whose prefix `path` falls under."""
+    for pattern in resolver.url_patterns:
+        if not isinstance(pattern, URLResolver):
+            continue
+        match = pattern.pattern.match(path)
+        if match:
+            found = _declared_under(match[0], pattern) or getattr(pattern.urlconf_module, "error_format", None)
+            if found:
+                return found
+    return None
+
+
+def error_format_of_request(request) -> str | None:
+    """The format of the view that answered the request, else of the surface its path falls under."""
+    match = getattr(request, "resolver_match", None)
+    declared = error_format_of_view(match.func) if match is not None else None
+    if declared:
+        return declared
+    return _declared_under(request.path_info.lstrip("/"), get_resolver(getattr(request, "urlconf", None)))
 
 
 def _message_and_details(detail) -> tuple[str, object]:
@@ -83,13 +117,15 @@ def _flatten(errors) -> list[str]:
     return out
 
 
-def error_body(surface: str, status_code: int, message: str, error_code: str | None = None, details=None):
+def error_body(error_format: str, status_code: int, message: str, error_code: str | None = None, details=None):
+    """The JSON body of an error in `error_format` ("text" surfaces send this when JSON is asked for)."""
     code = error_code or ERROR_CODES.get(status_code, "ERROR")
-    if surface == "v1":
+    if error_format == ENVELOPE:
         body = {"status": "error", "error": message, "error_code": code, "error_id": str(uuid.uuid4())}
         if details is not None:
             body["details"] = details
         return body
+    # "json", "text", and any other name (older callers pass their surface's name).
     body = {"status": status_code, "error": code, "message": message}
     if details is not None:
         body["details"] = details
@@ -110,7 +146,6 @@ def _error_code_for(exc) -> str | None:
 
 def exception_handler(exc, context):
     request = context.get("request")
-    path = request.path if request is not None else ""
     if isinstance(exc, DomainError):
         exc = ApiError(exc.status_code, exc.message, exc.code, exc.details)
     elif isinstance(exc, Http404):
@@ -128,16 +163,16 @@ def exception_handler(exc, context):
     message, details = _message_and_details(exc.detail)
     if isinstance(exc, ApiError) and exc.details is not None:
         details = exc.details
-    surface = surface_of(path)
+    error_format = error_format_of_view(context.get("view")) or JSON
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
     set_rollback()
-    if surface == "solutions" and not _wants_json(request):
+    if error_format == TEXT and not _wants_json(request):
         return HttpResponse(message, status=exc.status_code, headers=headers, content_type="text/plain; charset=utf-8")
-    body = error_body(surface, exc.status_code, message, _error_code_for(exc), details)
+    body = error_body(error_format, exc.status_code, message, _error_code_for(exc), details)
     return Response(body, status=exc.status_code, headers=headers)
 
 
@@ -146,12 +181,13 @@ def _wants_json(request) -> bool:
 
 
 def django_error_response(request, status_code: int, message: str):
-    surface = surface_of(request.path)
-    if surface == "other":
+    """The error in the format the request's surface declares; None outside every surface."""
+    error_format = error_format_of_request(request)
+    if error_format is None:
         return None
-    if surface == "solutions" and not _wants_json(request):
+    if error_format == TEXT and not _wants_json(request):
         return HttpResponse(message, status=status_code, content_type="text/plain; charset=utf-8")
-    return JsonResponse(error_body(surface, status_code, message), status=status_code)
+    return JsonResponse(error_body(error_format, status_code, message), status=status_code)
 
 
 def handler404(request, exception=None):

@@ -99,7 +99,8 @@ class SurfaceAutoSchema(AutoSchema):
         return response
 
     def _add_links(self, responses: dict) -> None:
-        handler = getattr(self.view, self.method.lower(), None)
+        # A viewset's handler is its action (view.action); an APIView's is named for the method.
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
         for code, links in getattr(handler, _LINKS_ATTRIBUTE, {}).items():
             if code in responses:
                 responses[code].setdefault("links", {}).update(links)

@@ -14,9 +14,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from batchplatform.api.errors import ApiError
 from batchplatform.api.schema import SurfaceAutoSchema
 from batchplatform.authentication import RawTokenAuthentication, SessionAuthentication
+from batchplatform.params import bounded_int
 
 
 class EnvelopeRenderer(JSONRenderer):
@@ -38,8 +38,18 @@ class FirstResultPagination(BasePagination):
     max_first_result = 1_000_000
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.first_result = _bounded_int(request, "first_result", 0, 0, self.max_first_result)
-        self.max_results = _bounded_int(request, "max_results", self.default_max_results, 1, self.max_max_results)
+        query = request.query_params
+        self.first_result = bounded_int(
+            query, "first_result", default=0, minimum=0, maximum=self.max_first_result, code="INVALID_PAGING"
+        )
+        self.max_results = bounded_int(
+            query,
+            "max_results",
+            default=self.default_max_results,
+            minimum=1,
+            maximum=self.max_max_results,
+            code="INVALID_PAGING",
+        )
         self.total = queryset.count()
         return list(queryset[self.first_result : self.first_result + self.max_results])
 
@@ -68,19 +78,6 @@ class FirstResultPagination(BasePagination):
             {"name": "first_result", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": first}},
             {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": most}},
         ]
-
-
-def _bounded_int(request, name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be an integer", "INVALID_PAGING") from None
-    if not minimum <= value <= maximum:
-        raise ApiError(400, f"{name} must be between {minimum} and {maximum}", "INVALID_PAGING")
-    return value
 
 
 # `"key: "value"`: a quote lost after a key, as in the seed's own execution example.
@@ -172,6 +169,7 @@ class V1AutoSchema(SurfaceAutoSchema):
 
 
 class V1ViewMixin:
+    error_format = "envelope"  # batchplatform.api.errors
     schema = V1AutoSchema()
     authentication_classes = [RawTokenAuthentication, SessionAuthentication]
     parser_classes = [TolerantJSONParser, FormParser, MultiPartParser]

@@ -15,6 +15,7 @@ from plugins.models import (
     IntegrationBatchInstance,
     OverlapPolicy,
     Plugin,
+    PluginType,
     PluginVersion,
     PropertyOrigin,
     Size,
@@ -40,7 +41,7 @@ def resolve_version(*, organisation: Organisation, group_id: str, artifact_id: s
     plugin = Plugin.objects.filter(organisation=organisation, group_id=group_id, artifact_id=artifact_id).first()
     if plugin is None:
         raise Invalid(f"No plugin {group_id}:{artifact_id} in this organisation", "PLUGIN_NOT_FOUND")
-    if plugin.plugin_type != "INTEGRATION_BATCH":
+    if plugin.plugin_type != PluginType.INTEGRATION_BATCH:
         raise Invalid(
             f"Plugin {group_id}:{artifact_id} is a {plugin.plugin_type}, not an INTEGRATION_BATCH", "WRONG_PLUGIN_TYPE"
         )

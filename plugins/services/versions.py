@@ -14,7 +14,7 @@ from plugins.models import (
     PluginVersion,
     PropertyOrigin,
 )
-from plugins.properties import ORIGINS, PROPERTY_TYPES, PropertyValueError, validate_property_value
+from plugins.properties import PROPERTY_TYPES, PropertyValueError, validate_property_value
 
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -58,8 +58,10 @@ def _checked_properties(properties) -> list[dict]:
                 "UNKNOWN_PROPERTY_TYPE",
             )
         origin = prop.get("origin", PropertyOrigin.PLUGIN)
-        if origin not in ORIGINS:
-            raise Invalid(f"{where} ({name}): origin must be one of {', '.join(ORIGINS)}", "INVALID_PROPERTY")
+        if origin not in PropertyOrigin.values:
+            raise Invalid(
+                f"{where} ({name}): origin must be one of {', '.join(PropertyOrigin.values)}", "INVALID_PROPERTY"
+            )
         for flag in ("writable", "deletable"):
             if not isinstance(prop.get(flag, False), bool):
                 raise Invalid(f"{where} ({name}): {flag} must be true or false", "INVALID_PROPERTY")

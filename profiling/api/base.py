@@ -19,6 +19,7 @@ UPLOAD_FIELDS = ("batch-file", "file")
 class SolutionsView(APIView):
     """The /solutions surface: HTTP Basic (or the admin's session), answers in text unless JSON is asked for."""
 
+    error_format = "text"  # batchplatform.api.errors
     authentication_classes = [SolutionsBasicAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]

@@ -39,3 +39,28 @@ def test_an_operator_runs_an_instance_now_and_follows_it_to_its_executions(admin
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "Pending" in rows.first.inner_text() and "Manual" in rows.first.inner_text()
+
+
+def test_an_operator_sets_a_property_through_the_services_checks(admin_page, nightly_instance):
+    page = admin_page
+    page.goto(f"{page.live_server_url}/admin/plugins/integrationbatchinstance/{nightly_instance.pk}/change/")
+    page.click("a:text-is('Set a property value')")
+    page.wait_for_url(f"**/admin/plugins/integrationbatchinstance/{nightly_instance.pk}/property/")
+
+    page.select_option("select[name=technical_name]", "batch_size")
+    page.fill("textarea[name=value]", '{"value": "not an int"}')
+    page.click("#set-property-form input[type=submit]")
+    assert "batch_size:" in page.inner_text(".errornote")
+
+    page.select_option("select[name=technical_name]", "provider")
+    page.fill("textarea[name=value]", '{"value": "someone else"}')
+    page.click("#set-property-form input[type=submit]")
+    assert "is not writable" in page.inner_text(".errornote")
+
+    page.select_option("select[name=technical_name]", "batch_size")
+    page.fill("textarea[name=value]", '{"value": 250}')
+    page.click("#set-property-form input[type=submit]")
+    page.wait_for_url(f"**/admin/plugins/integrationbatchinstance/{nightly_instance.pk}/change/")
+    assert "Property batch_size set." in page.inner_text(".messagelist")
+    values = {prop["technical_name"]: prop["value"] for prop in services.instance_properties(nightly_instance)}
+    assert values["batch_size"] == {"value": 250}

@@ -1,8 +1,13 @@
 """Bad input gets a clear error in the surface's own format, never a 500."""
 
+from pathlib import Path
+
 import pytest
 from django.db import close_old_connections
+from django.urls import URLResolver, get_resolver
 
+from batchplatform.api import errors
+from batchplatform.api.errors import ERROR_FORMATS, error_format_of_view
 from tests.database import end_the_connection_from_the_server
 
 pytestmark = pytest.mark.urls("tests.core.urls")
@@ -101,3 +106,50 @@ def test_a_lost_database_connection_is_a_503_with_retry_after_and_the_next_reque
     # the test client skips that signal, so do what it does.
     close_old_connections()
     assert ecc.get("/ecc/v1/subscriptions").status_code == 200
+
+
+# --- each surface declares its error format; the core names none -----------------------------
+
+
+def test_the_format_follows_the_views_declaration_not_the_path(client, db):
+    response = client.get("/elsewhere/_text_probe")
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"].startswith("text/plain")
+    json_response = client.get("/elsewhere/_text_probe", HTTP_ACCEPT="application/json")
+    assert json_response.json()["error"] in ("NOT_AUTHENTICATED", "AUTHENTICATION_FAILED")
+
+
+def test_an_unknown_route_answers_in_the_format_its_urls_module_declares(client, db):
+    response = client.get("/solutions/no/such/thing")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == "Not found."
+
+
+def test_outside_every_surface_django_answers_its_own_404_page(client, db):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+def _declarations(resolver, found):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            found.append((str(pattern.pattern), getattr(pattern.urlconf_module, "error_format", None)))
+            _declarations(pattern, found)
+        else:
+            found.append((str(pattern.pattern), error_format_of_view(pattern.callback)))
+    return found
+
+
+def test_every_declared_error_format_is_one_the_core_writes():
+    declared = _declarations(get_resolver("batchplatform.urls"), [])
+    assert {name for _, name in declared if name} <= set(ERROR_FORMATS)
+    by_route = dict(declared)
+    assert (by_route["v1/"], by_route["ecc/v1/"], by_route["solutions/"]) == ("envelope", "json", "text")
+
+
+def test_the_core_error_module_names_no_surface():
+    source = Path(errors.__file__).read_text()
+    for prefix in ("/v1", "/ecc", "/solutions", '"v1"', '"ecc"', '"solutions"'):
+        assert prefix not in source

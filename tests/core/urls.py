@@ -33,6 +33,10 @@ class BasicProbe(BasicAuthViewMixin, Probe):
     pass
 
 
+class TextProbe(BasicProbe):
+    error_format = "text"
+
+
 class CrashingProbe(V1ViewMixin, APIView):
     def get(self, request):
         raise RuntimeError("boom")
@@ -43,7 +47,9 @@ urlpatterns = [
     path("v1/_probe", V1Probe.as_view()),
     path("v1/_crash", CrashingProbe.as_view()),
     path("ecc/v1/_probe", BasicProbe.as_view()),
-    path("solutions/_probe", BasicProbe.as_view()),
+    path("solutions/_probe", TextProbe.as_view()),
+    # A surface's format follows its view wherever it is mounted.
+    path("elsewhere/_text_probe", TextProbe.as_view()),
 ]
 handler404 = "batchplatform.api.errors.handler404"
 handler500 = "batchplatform.api.errors.handler500"

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
+from plugins.models import PropertyOrigin
 from plugins.properties import (
-    ORIGINS,
     PROPERTY_TYPES,
     PropertyValueError,
     default_value,
@@ -24,7 +24,7 @@ def test_the_allowed_types_and_origins_follow_the_mediarithmics_conventions():
         "ASSET_FILE",
         "ASSET_FOLDER",
     )
-    assert ORIGINS == ("PLUGIN_STATIC", "PLUGIN", "INSTANCE")
+    assert PropertyOrigin.values == ["PLUGIN_STATIC", "PLUGIN", "INSTANCE"]
 
 
 @pytest.mark.parametrize(
