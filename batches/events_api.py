@@ -148,7 +148,7 @@ def _cursor_from_etag(header: str, event_type: str) -> int | None:
 
 
 def _refused(status: int, message: str, headers=None) -> Refused:
-    body = error_body("ecc", status, message)
+    body = error_body("json", status, message)
     return Refused(Response.json(body, status=status, headers=headers))
 
 

@@ -127,6 +127,6 @@ def _caller_organisation(request: LongPollRequest):
 def _refused(request: LongPollRequest, status: int, message: str, headers=None) -> Refused:
     """The /solutions error format: text, or JSON when the client asks for it."""
     if "application/json" in request.headers.get("accept", ""):
-        return Refused(Response.json(error_body("solutions", status, message), status=status, headers=headers))
+        return Refused(Response.json(error_body("text", status, message), status=status, headers=headers))
     body = message.encode()
     return Refused(Response(status, body, {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}))

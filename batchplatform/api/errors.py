@@ -125,7 +125,7 @@ def error_body(error_format: str, status_code: int, message: str, error_code: st
         if details is not None:
             body["details"] = details
         return body
-    # "json", "text", and any other name (older callers pass their surface's name).
+    # "json", and "text" (whose surfaces send this body when JSON is asked for).
     body = {"status": status_code, "error": code, "message": message}
     if details is not None:
         body["details"] = details
