@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -7,6 +8,11 @@ class Organisation(models.Model):
 
     slug = models.SlugField(unique=True, help_text="Short name used in URLs and commands, e.g. acme")
     name = models.CharField(max_length=200)
+    # Its executions read every customer's batches (built-in processors), so no user may join it.
+    internal = models.BooleanField(
+        default=False,
+        help_text="Owned by the platform itself, e.g. the built-in solutions' processors: it can have no users",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -25,6 +31,12 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.organisation}"
+
+    def clean(self):
+        if self.organisation_id and self.organisation.internal:
+            raise ValidationError(
+                {"organisation": f"{self.organisation.slug} is the platform's own organisation: it can have no users"}
+            )
 
 
 class ApiToken(models.Model):

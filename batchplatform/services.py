@@ -38,7 +38,9 @@ def create_api_user(*, organisation: Organisation, username: str, password: str 
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    Membership.objects.create(user=user, organisation=organisation)
+    membership = Membership(user=user, organisation=organisation)
+    membership.full_clean(exclude=["user"])
+    membership.save()
     return user, password
 
 

@@ -24,7 +24,14 @@ def install_builtin_solutions(sender, using="default", **kwargs):
     """After every migrate (and flush): the built-in solutions, so a fresh `make run` serves them."""
     if not settings.SOLUTIONS_INSTALL_BUILTIN or using != "default":
         return
+    from batchplatform.errors import Conflict
     from profiling.services import install_builtin_solutions as install
 
-    for solution in install():
+    try:
+        installed = install()
+    except Conflict as refused:
+        # Migrations must still finish: the operator reads why and picks another slug.
+        logger.error("built-in solutions not installed: %s", refused.message)
+        return
+    for solution in installed:
         logger.info("built-in solution %s is installed", solution)

@@ -10,7 +10,7 @@ import re
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from batchplatform.errors import Invalid
+from batchplatform.errors import Conflict, Invalid
 from batchplatform.models import Organisation
 from profiling.models import Solution, SolutionRelease, SubmissionType
 from profiling.profiler.nodes import NODES
@@ -22,9 +22,21 @@ MAX_NODES, MAX_COLUMNS = 20, 500
 
 
 def platform_organisation() -> Organisation:
-    """The organisation that owns built-in processors (a slug from settings; it has no API users)."""
+    """The organisation that owns built-in processors (a slug from settings). It is `internal`: it can
+    have no users, since its executions read every customer's batches."""
     slug = settings.SOLUTIONS_PLATFORM_ORGANISATION
-    organisation, _ = Organisation.objects.get_or_create(slug=slug, defaults={"name": "Platform (built-in solutions)"})
+    organisation, created = Organisation.objects.get_or_create(
+        slug=slug, defaults={"name": "Platform (built-in solutions)", "internal": True}
+    )
+    if not created and not organisation.internal:
+        if organisation.memberships.exists():
+            raise Conflict(
+                f"The organisation {slug!r} is a customer's (it has users), so the built-in solutions cannot be "
+                "installed in it; set SOLUTIONS_PLATFORM_ORGANISATION to an unused slug",
+                "PLATFORM_ORGANISATION_TAKEN",
+            )
+        organisation.internal = True
+        organisation.save(update_fields=["internal"])
     return organisation
 
 

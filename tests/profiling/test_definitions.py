@@ -174,3 +174,30 @@ def test_the_built_in_solution_survives_a_database_flush(settings, media):
     settings.SOLUTIONS_INSTALL_BUILTIN = True
     call_command("flush", interactive=False, verbosity=0)
     assert Solution.objects.filter(name="insureright", organisation__isnull=True).exists()
+
+
+def test_nobody_can_join_the_platforms_own_organisation(media):
+    from django.core.exceptions import ValidationError
+
+    from batchplatform.services import create_api_user
+
+    services.install_builtin_solutions()
+    platform = services.platform_organisation()
+    assert platform.internal  # its executions read every customer's batches
+    with pytest.raises(ValidationError, match="platform's own organisation"):
+        create_api_user(organisation=platform, username="mallory")
+    with pytest.raises(CommandError, match="platform's own organisation"):
+        call_command("createapiuser", platform.slug, "mallory")
+    assert not platform.memberships.exists()
+
+
+def test_a_customer_organisation_of_the_same_slug_is_never_used_for_the_built_ins(media):
+    from batchplatform.errors import Conflict
+    from batchplatform.services import create_api_user, create_organisation
+
+    customer = create_organisation(slug="platform")
+    create_api_user(organisation=customer, username="someone")
+    with pytest.raises(Conflict, match="SOLUTIONS_PLATFORM_ORGANISATION"):
+        services.install_builtin_solutions()
+    customer.refresh_from_db()
+    assert not customer.internal
