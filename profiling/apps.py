@@ -12,6 +12,10 @@ class ProfilingConfig(AppConfig):
     verbose_name = "File batches and profiles"
 
     def ready(self):
+        from batchplatform.metrics import register_collector
+        from profiling.metrics import collect
+
+        register_collector(collect)
         # Registers the tasks profiling.dispatch sends by name, in every process (not only workers).
         import profiling.tasks  # noqa: F401
         from profiling import signals  # noqa: F401  (receives plugins' execution_finished)
