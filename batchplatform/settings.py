@@ -381,8 +381,9 @@ PROFILING_MAX_UNCOMPRESSED_BYTES = env_int("PROFILING_MAX_UNCOMPRESSED_BYTES", 2
 PROFILING_MAX_COMPRESSION_RATIO = env_float("PROFILING_MAX_COMPRESSION_RATIO", 200.0)
 PROFILING_MEMORY_LIMIT = env_str("PROFILING_MEMORY_LIMIT", "256MB")
 PROFILING_THREADS = env_int("PROFILING_THREADS", 2, minimum=1)
-# A full profile not finished by then is taken as lost with its worker and run again.
-PROFILING_LEASE_SECONDS = env_int("PROFILING_LEASE_SECONDS", 1800, minimum=5)
+# A running profile's lease: its worker renews it every third of it (profiling/lease.py), so a worker
+# killed mid-profile leaves a lease that runs out this soon, and the sweep hands the batch on.
+PROFILING_LEASE_SECONDS = env_int("PROFILING_LEASE_SECONDS", 120, minimum=5)
 CELERY_TASK_ROUTES["profiling.tasks.profile_batch_task"] = {"queue": "profiling"}
 CELERY_BEAT_SCHEDULE["profiling-sweep"] = {"task": "profiling.tasks.sweep", "schedule": 60.0}
 # --- Solutions and submissions (profiling/services/submissions.py): results retention, the

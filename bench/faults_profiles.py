@@ -14,7 +14,7 @@ worker is SIGKILLed with its process group and started again; scenario `postgres
 PostgreSQL half-way; scenario `redis` kills redis-server half-way instead and starts it again,
 empty, after `--redis-down` seconds (every queued message is lost).
 
-PROFILING_LEASE_SECONDS is lowered (1800 -> `--lease`) so a profile killed mid-run is taken again
+PROFILING_LEASE_SECONDS is lowered (120 -> `--lease`) so a profile killed mid-run is taken again
 within the run: a lease must outlast the longest profile, which is short for these zips. Then the
 database is polled until no batch is QUEUED or PROFILING (bounded by `--timeout`) and counted:
 batches not final, FAILED ones and their reasons, attempts per batch, and "finished twice" from
@@ -199,7 +199,7 @@ def run_scenario(scenario: str, zips: list[Path], args) -> tuple[Run, dict, list
             f"-Q {','.join(QUEUES)} --concurrency {args.worker_concurrency}; each SIGKILL takes the worker's "
             "process group and starts it again at once",
             "celery beat: `profiling-sweep` every 60 s (QUEUED not sent for 60 s, or PROFILING past its lease)",
-            f"env for the bench: PROFILING_LEASE_SECONDS={args.lease} (default 1800)",
+            f"env for the bench: PROFILING_LEASE_SECONDS={args.lease} (default 120)",
             f"load average (1 min) before: {load_before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}",
         ]
         return run, figures, described

@@ -27,6 +27,7 @@ from batchplatform.events import publish_event
 from batchplatform.models import Organisation
 from profiling import dispatch, storage
 from profiling.conf import EVENT_STREAM, PRELIMINARY_EVENT, UPDATED_EVENT, profile_limits
+from profiling.lease import Lease
 from profiling.models import FileBatch, FileBatchMember, ProfileStatus
 from profiling.profiler.full import ProfileFailed, full_profile
 from profiling.profiler.preliminary import preliminary_profile
@@ -126,18 +127,19 @@ def profile_batch(batch_id: int) -> None:
     if not claimable.update(status=ProfileStatus.PROFILING, lease_until=lease_until, attempts=F("attempts") + 1):
         return
     batch = FileBatch.objects.select_related("organisation").get(pk=batch_id)
+    lease = Lease(batch_id, until=lease_until, seconds=settings.PROFILING_LEASE_SECONDS)
     try:
-        with storage.local_zip(batch.zip_name) as path:
+        with lease, storage.local_zip(batch.zip_name) as path:
             profile = full_profile(path, limits=profile_limits())
     except (ZipRejected, ProfileFailed) as error:
-        _finish(batch, lease_until, failure=getattr(error, "message", None) or str(error))
+        _finish(batch, lease.until, failure=getattr(error, "message", None) or str(error))
     except FileNotFoundError:
-        _finish(batch, lease_until, failure="the batch's zip is no longer in the storage")
+        _finish(batch, lease.until, failure="the batch's zip is no longer in the storage")
     except Exception:
         logger.exception("profiling batch %s failed", batch.batch_key)
-        _finish(batch, lease_until, failure="internal error while profiling; it has been logged")
+        _finish(batch, lease.until, failure="internal error while profiling; it has been logged")
     else:
-        _finish(batch, lease_until, profile=profile)
+        _finish(batch, lease.until, profile=profile)
 
 
 def _finish(batch: FileBatch, lease_until, *, profile: dict | None = None, failure: str = "") -> None:
