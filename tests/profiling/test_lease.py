@@ -10,8 +10,8 @@ from django.utils import timezone
 from profiling import services
 from profiling.lease import Lease
 from profiling.models import FileBatch, ProfileStatus
-from tests.workers import wait_for
 from tests.profiling.zips import workers_comp_zip
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the lease is renewed from a thread of its own
 
