@@ -8,12 +8,14 @@ records every HTTP status the clients got by phase (before, during, after the re
 prints the figures with the rows all fault runs share.
 """
 
+import argparse
 import asyncio
 import contextlib
 import os
 import random
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -25,13 +27,18 @@ from pathlib import Path
 import httpx
 from ecc_batches import (
     PRODUCTION_VARIABLES,
+    USERNAME,
+    BenchError,
     Postgres,
     Processes,
     free_port,
     healthy,
+    interrupt,
+    manage,
     port_open,
     start_postgres_cluster,
     start_redis,
+    versions,
     wait_until,
     worker_command,
     worker_ready,
@@ -237,9 +244,10 @@ def unfinished_tasks(log: str, task: str = "") -> int:
     return len(received - finished)
 
 
-async def inject_faults(
-    run: Run, workers: Workers, postgres: Postgres, args, rng: random.Random, *, platform: FaultPlatform | None = None
-) -> None:
+async def inject_faults(run: Run, workers: Workers, platform: FaultPlatform, args, rng: random.Random) -> None:
+    def say(message: str) -> None:
+        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s {message}", flush=True)
+
     async def kills():
         count = 0 if run.scenario == "none" else args.kills
         for moment in sorted(rng.uniform(0, args.duration) for _ in range(count)):
@@ -247,27 +255,25 @@ async def inject_faults(
             number = rng.randint(1, args.workers)
             name = await asyncio.to_thread(workers.kill_and_restart, number)
             run.kills.append((time.monotonic(), name))
-            print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s SIGKILL {name}", flush=True)
+            say(f"SIGKILL {name}")
+
+    async def half_way(message: str, restart: Callable, *restart_args) -> tuple[float, float]:
+        """`restart` once, half-way through the load; (when it was asked, when it returned)."""
+        await asyncio.sleep(max(0.0, run.started + args.duration / 2 - time.monotonic()))
+        say(message)
+        down = time.monotonic()
+        await asyncio.to_thread(restart, *restart_args)
+        return down, time.monotonic()
 
     async def restart_postgres():
-        await asyncio.sleep(max(0.0, run.started + args.duration / 2 - time.monotonic()))
-        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s pg_ctl restart", flush=True)
-        run.postgres_down = time.monotonic()
-        await asyncio.to_thread(postgres.restart, args.postgres_restart_mode)
-        run.postgres_back = time.monotonic()
-        print(
-            f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s PostgreSQL back after "
-            f"{run.postgres_back - run.postgres_down:.1f}s",
-            flush=True,
-        )
+        restart = platform.postgres.restart
+        run.postgres_down, run.postgres_back = await half_way("pg_ctl restart", restart, args.postgres_restart_mode)
+        say(f"PostgreSQL back after {run.postgres_back - run.postgres_down:.1f}s")
 
     async def restart_redis():
-        await asyncio.sleep(max(0.0, run.started + args.duration / 2 - time.monotonic()))
-        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s redis-server killed", flush=True)
-        run.redis_down = time.monotonic()
-        await asyncio.to_thread(platform.restart_redis, args.redis_down)
-        run.redis_back = time.monotonic()
-        print(f"[{run.scenario}] {time.monotonic() - run.started:5.1f}s redis-server back, empty", flush=True)
+        restart = platform.restart_redis
+        run.redis_down, run.redis_back = await half_way("redis-server killed", restart, args.redis_down)
+        say("redis-server back, empty")
 
     tasks = [kills()]
     if run.scenario == "postgres":
@@ -277,27 +283,104 @@ async def inject_faults(
     await asyncio.gather(*tasks)
 
 
-async def load_with_faults(
+def load_with_faults(
     *,
-    load: Callable[[], Awaitable],
-    reader: Callable[[asyncio.Event], Awaitable],
+    platform: FaultPlatform,
     workers: Workers,
-    postgres: Postgres,
     args,
     run: Run,
-    platform: FaultPlatform | None = None,
+    base_url: str,
+    credentials: dict,
+    total: int,
+    send_one: Callable[[httpx.AsyncClient, int], Awaitable],
+    read: str,
+    read_params: dict | None = None,
+    load_timeout: float = 60,
 ) -> None:
-    """The load and the faults together, with a reading client all along."""
-    stop = asyncio.Event()
-    rng = random.Random(args.seed)
-    run.started = time.monotonic()
-    reading = asyncio.create_task(reader(stop))
-    try:
-        await asyncio.gather(load(), inject_faults(run, workers, postgres, args, rng, platform=platform))
-    finally:
-        stop.set()
-        await reading
-    run.load_done = time.monotonic()
+    """The load and the faults together, with a reading client all along. The load: `total` calls
+    of `send_one(client, number)`, paced evenly over --duration by --clients clients sharing one
+    connection pool; the reader GETs `read` every PROBE_INTERVAL. `credentials`: httpx.AsyncClient's
+    `auth` or `headers`."""
+    print(f"[{run.scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
+
+    async def load():
+        pace = args.duration / total
+        numbers = iter(range(total))
+        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=load_timeout, **credentials) as client:
+
+            async def one_client():
+                for number in numbers:
+                    await asyncio.sleep(max(0.0, run.started + number * pace - time.monotonic()))
+                    await send_one(client, number)
+
+            await asyncio.gather(*(one_client() for _ in range(args.clients)))
+
+    async def reader(stop: asyncio.Event):
+        async with httpx.AsyncClient(base_url=base_url, timeout=60, **credentials) as client:
+            await probe(client, run, stop, read, params=read_params)
+
+    async def together():
+        stop = asyncio.Event()
+        rng = random.Random(args.seed)
+        run.started = time.monotonic()
+        reading = asyncio.create_task(reader(stop))
+        try:
+            await asyncio.gather(load(), inject_faults(run, workers, platform, args, rng))
+        finally:
+            stop.set()
+            await reading
+        run.load_done = time.monotonic()
+
+    asyncio.run(together())
+
+
+def sweep_window(
+    *,
+    platform: FaultPlatform,
+    workers: Workers,
+    args,
+    run: Run,
+    accepted: str,
+    final: Callable[[], bool],
+    what: str,
+    task: str = "",
+    note: str = "",
+    interval: float = 0.5,
+) -> None:
+    """After the load: the restarted workers ready, then `final()` polled until true (bounded by
+    --timeout); the tasks (named like `task`) the killed workers had in flight, from their logs."""
+    print(
+        f"[{run.scenario}] {len(run.accepted)} {accepted} after {run.load_done - run.started:.1f}s{note}; "
+        "the sweep window ...",
+        flush=True,
+    )
+    processes = platform.processes
+    wait_until(workers.all_ready, 120, "the restarted workers")
+    wait_until(lambda: processes.check_alive() or final(), args.timeout, what, interval)
+    run.all_final = time.monotonic()
+    run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name), task) for _, name in run.kills)
+
+
+def create_bench_user(env: dict) -> str:
+    """The database migrated, organisation `bench` and its API user USERNAME; returns the password."""
+    manage("migrate", "--noinput", env=env)
+    manage("createorganisation", "bench", env=env)
+    password = os.urandom(12).hex()
+    manage("createapiuser", "bench", USERNAME, "--password", password, env=env)
+    return password
+
+
+def workers_described(args, queues: list[str]) -> str:
+    return (
+        f"uvicorn --workers {args.web_workers}; {args.workers} celery workers (nice {args.worker_nice}) "
+        f"-Q {','.join(queues)} --concurrency {args.worker_concurrency}; each SIGKILL takes the worker's "
+        "process group and starts it again at once"
+    )
+
+
+def load_average(before: float) -> str:
+    return f"load average (1 min) before: {before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}"
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -368,3 +451,78 @@ def verdicts(results: list[tuple[Run, dict]], *, phases=("all", "before", "after
                 bad.append(f"{errors} server errors {when[phase]}")
         lines.append(f"{run.scenario}: " + ("**0 lost, 0 duplicated, 0 stuck**" if not bad else "; ".join(bad)))
     return lines
+
+
+def fault_report(
+    header: list[str],
+    results: list[tuple[Run, dict, list[str]]],
+    args,
+    *,
+    expected: dict | None = None,
+    start: str = "the start",
+    phases=("all", "before", "after"),
+) -> str:
+    """The bench's own lines, what the first run described, the table and the verdicts."""
+    lines = [*header, *(f"- {line}" for line in results[0][2]), ""]
+    runs = [(run, figures) for run, figures, _ in results]
+    lines += fault_table(runs, args, expected=expected, start=start)
+    lines += ["", *verdicts(runs, phases=phases)]
+    return "\n".join(lines)
+
+
+# --- the script --------------------------------------------------------------------------------
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser, *, kills: int, clients: int, worker_concurrency: int) -> None:
+    """The options every fault bench has, after its own."""
+    parser.add_argument(
+        "--scenario",
+        choices=["kills", "postgres", "redis", "both", "none"],
+        default="both",
+        help="both: kills, then postgres; none: no fault, a baseline; "
+        "redis: kills and Redis lost once, half-way (not in both)",
+    )
+    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
+    parser.add_argument("--kills", type=int, default=kills, help="worker SIGKILLs, at random moments")
+    parser.add_argument("--postgres-restart-mode", choices=["fast", "immediate"], default="fast")
+    parser.add_argument("--seed", type=int, default=11, help="where the kills fall and which worker")
+    parser.add_argument("--clients", type=int, default=clients, help="concurrent HTTP clients sending the load")
+    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
+    parser.add_argument("--worker-nice", type=int, default=10, help="niceness of workers and beat")
+    parser.add_argument("--worker-concurrency", type=int, default=worker_concurrency, help="each")
+    parser.add_argument("--logs", help="a directory to keep every process's log in")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds of sweep window, at most")
+
+
+def run_scenarios(
+    args,
+    *,
+    title: str,
+    run_scenario: Callable[[str], tuple[Run, dict, list[str]]],
+    report: Callable[[list], str],
+) -> int:
+    """Each scenario of --scenario in turn (both: kills, then postgres), then the report; the exit
+    status. A SIGTERM cleans up like Ctrl-C; an aborted scenario prints what the ones before found."""
+    signal.signal(signal.SIGTERM, interrupt)
+    scenarios = ["kills", "postgres"] if args.scenario == "both" else [args.scenario]
+    info = versions()
+    print(
+        f"{title}: {os.cpu_count()} CPUs, Python {info['python']}, {info['postgresql']}, {info['redis']}",
+        flush=True,
+    )
+    results = []
+    try:
+        for scenario in scenarios:
+            try:
+                results.append(run_scenario(scenario))
+            except BenchError as error:
+                print(f"[{scenario}] aborted: {error}", file=sys.stderr, flush=True)
+                if results:
+                    print(report(results))
+                return 1
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temporary directories removed", file=sys.stderr)
+        return 130
+    print(report(results))
+    return 0

@@ -24,8 +24,8 @@ the end, also on Ctrl-C.
 
 import argparse
 import asyncio
+import functools
 import os
-import signal
 import sys
 import threading
 import time
@@ -33,29 +33,19 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from ecc_batches import (
-    USERNAME,
-    BenchError,
-    Database,
-    Processes,
-    iccid,
-    interrupt,
-    prepare_data,
-    start_servers,
-    versions,
-    wait_until,
-)
+from ecc_batches import USERNAME, BenchError, Database, iccid, prepare_data, start_servers
 from faultkit import (
     Run,
     Workers,
+    add_fault_arguments,
     fault_platform,
-    fault_table,
+    fault_report,
+    load_average,
     load_with_faults,
-    probe,
+    run_scenarios,
     send,
     start_beat,
-    unfinished_tasks,
-    verdicts,
+    sweep_window,
 )
 
 RETRY_PAUSE = 0.5  # between two sends of a batch that was not accepted
@@ -66,29 +56,19 @@ FINAL_REQUEST = "('COMPLETED', 'FAILED', 'REJECTED', 'CANCELED')"
 # --- what the clients saw --------------------------------------------------------------------
 
 
-async def submit_batches(base_url: str, password: str, args, run: Run) -> None:
-    """Every batch, paced over --duration; each sent again with its key until it is accepted."""
-    pace = args.duration / args.batches
-    numbers = iter(range(args.batches))
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=base_url, auth=(USERNAME, password), limits=limits, timeout=60) as client:
-
-        async def one_client():
-            for number in numbers:
-                await asyncio.sleep(max(0.0, run.started + number * pace - time.monotonic()))
-                body = {"type": "single", "requests": batch_requests(number, args.size)}
-                headers = {"Idempotency-Key": f"faults-{number}"}
-                give_up = time.monotonic() + args.retry_budget
-                while True:
-                    status, answer = await send(client, run, "POST", "/ecc/v1/batches", json=body, headers=headers)
-                    if status == "202":
-                        run.accepted[number] = answer.json()["batchid"]
-                        break
-                    if time.monotonic() > give_up:
-                        raise BenchError(f"batch {number} was not accepted after {args.retry_budget:.0f}s: {status}")
-                    await asyncio.sleep(RETRY_PAUSE)
-
-        await asyncio.gather(*(one_client() for _ in range(args.clients)))
+async def submit_batch(client: httpx.AsyncClient, number: int, *, args, run: Run) -> None:
+    """One batch, sent again with its key until it is accepted."""
+    body = {"type": "single", "requests": batch_requests(number, args.size)}
+    headers = {"Idempotency-Key": f"faults-{number}"}
+    give_up = time.monotonic() + args.retry_budget
+    while True:
+        status, answer = await send(client, run, "POST", "/ecc/v1/batches", json=body, headers=headers)
+        if status == "202":
+            run.accepted[number] = answer.json()["batchid"]
+            return
+        if time.monotonic() > give_up:
+            raise BenchError(f"batch {number} was not accepted after {args.retry_budget:.0f}s: {status}")
+        await asyncio.sleep(RETRY_PAUSE)
 
 
 def batch_requests(number: int, size: int) -> list[dict]:
@@ -173,8 +153,7 @@ def stuck_batches(database: Database) -> int:
     return database.scalar(f"SELECT count(*) FROM batches_batch WHERE status NOT IN {FINAL_BATCH}")  # noqa: S608
 
 
-def everything_final(database: Database, processes: Processes) -> bool:
-    processes.check_alive()
+def everything_final(database: Database) -> bool:
     return (
         stuck_batches(database) == 0
         and database.scalar(f"SELECT count(*) FROM batches_batchrequest WHERE status NOT IN {FINAL_REQUEST}") == 0  # noqa: S608
@@ -208,32 +187,28 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
         start_beat(platform, args)
         database = Database(platform.postgres.url, None)
         workers = Workers(processes, env, args)
-
-        async def reader(stop):
-            async with httpx.AsyncClient(base_url=base_url, auth=(USERNAME, password), timeout=60) as client:
-                await probe(client, run, stop, "/ecc/v1/subscriptions", params={"limit": 1})
-
-        print(f"[{scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
-        asyncio.run(
-            load_with_faults(
-                load=lambda: submit_batches(base_url, password, args, run),
-                reader=reader,
-                workers=workers,
-                postgres=platform.postgres,
-                args=args,
-                run=run,
-                platform=platform,
-            )
+        load_with_faults(
+            platform=platform,
+            workers=workers,
+            args=args,
+            run=run,
+            base_url=base_url,
+            credentials={"auth": (USERNAME, password)},
+            total=args.batches,
+            send_one=functools.partial(submit_batch, args=args, run=run),
+            read="/ecc/v1/subscriptions",
+            read_params={"limit": 1},
         )
-        print(
-            f"[{scenario}] {len(run.accepted)} batches accepted after {run.load_done - run.started:.1f}s; "
-            "the sweep window ...",
-            flush=True,
+        sweep_window(
+            platform=platform,
+            workers=workers,
+            args=args,
+            run=run,
+            accepted="batches accepted",
+            final=lambda: everything_final(database),
+            what="everything to be final",
+            interval=0.1,
         )
-        wait_until(workers.all_ready, 120, "the restarted workers")
-        wait_until(lambda: everything_final(database, processes), args.timeout, "everything to be final")
-        run.all_final = time.monotonic()
-        run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name)) for _, name in run.kills)
         figures = count(database, args, run)
         if element is not None:
             sent = {int(key.removeprefix("order-")) for key in element.keys}
@@ -244,13 +219,13 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
         described = [line for line in described if not line.startswith("no beat")]
         described += [
             "celery beat (DatabaseScheduler): `ecc-sweep` every 30 s re-wakes what is older than 20 s",
-            f"load average (1 min) before: {load_before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}",
+            load_average(load_before),
         ]
         return run, figures, described
 
 
 def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
-    lines = [
+    header = [
         f"- {args.batches} batches x {args.size} requests, paced over {args.duration:.0f} s by {args.clients} "
         f"clients (Idempotency-Key per batch, sent again until 202) and one reading client; seed {args.seed}",
         f"- ECC_PROVISIONER={args.provisioner}"
@@ -260,40 +235,19 @@ def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
             if args.provisioner == "http"
             else " (the default: a batch's turns carried out in bulk in one transaction)"
         ),
-        *(f"- {line}" for line in results[0][2]),
-        "",
     ]
-    runs = [(run, figures) for run, figures, _ in results]
-    lines += fault_table(runs, args, start="the first batch")
-    lines += ["", *verdicts(runs, phases=("after",))]
-    return "\n".join(lines)
+    return fault_report(header, results, args, start="the first batch", phases=("after",))
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scenario",
-        choices=["kills", "postgres", "redis", "both", "none"],
-        default="both",
-        help="none: no fault, a baseline; redis: kills and Redis lost once, half-way (not in both)",
-    )
-    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--size", type=int, default=100, help="requests per batch (at most 100)")
     parser.add_argument("--duration", type=float, default=60, help="seconds over which batches are sent")
-    parser.add_argument("--kills", type=int, default=20, help="worker SIGKILLs, at random moments")
-    parser.add_argument("--postgres-restart-mode", choices=["fast", "immediate"], default="fast")
-    parser.add_argument("--seed", type=int, default=11, help="where the kills fall and which worker")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients sending batches")
-    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn workers")
-    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
-    parser.add_argument("--worker-nice", type=int, default=10, help="niceness of workers and beat")
-    parser.add_argument("--worker-concurrency", type=int, default=1, help="each")
     parser.add_argument("--retry-budget", type=float, default=120, help="seconds a batch is sent again")
     parser.add_argument("--provisioner", choices=["local", "http"], default="local", help="ECC_PROVISIONER")
     parser.add_argument("--element-delay", type=float, default=0.01, help="the network element's answer time (http)")
-    parser.add_argument("--logs", help="a directory to keep every process's log in")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds of sweep window, at most")
+    add_fault_arguments(parser, kills=20, clients=4, worker_concurrency=1)
     args = parser.parse_args()
     if not 1 <= args.size <= 100:
         parser.error("--size must be 1 to 100")
@@ -302,28 +256,12 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, interrupt)
-    scenarios = ["kills", "postgres"] if args.scenario == "both" else [args.scenario]
-    info = versions()
-    print(
-        f"Faults benchmark: {os.cpu_count()} CPUs, Python {info['python']}, {info['postgresql']}, {info['redis']}",
-        flush=True,
+    return run_scenarios(
+        args,
+        title="Faults benchmark",
+        run_scenario=lambda scenario: run_scenario(scenario, args),
+        report=lambda results: report(results, args),
     )
-    results = []
-    try:
-        for scenario in scenarios:
-            try:
-                results.append(run_scenario(scenario, args))
-            except BenchError as error:
-                print(f"[{scenario}] aborted: {error}", file=sys.stderr, flush=True)
-                if results:
-                    print(report(results, args))
-                return 1
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped and temporary directories removed", file=sys.stderr)
-        return 130
-    print(report(results, args))
-    return 0
 
 
 if __name__ == "__main__":

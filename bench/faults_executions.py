@@ -30,34 +30,36 @@ removed at the end, also on Ctrl-C.
 
 import argparse
 import asyncio
-import io
+import functools
 import os
 import re
-import signal
 import sys
 import threading
 import time
-import zipfile
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from ecc_batches import BenchError, Database, interrupt, manage, versions, wait_until
+from ecc_batches import Database, manage
 from faultkit import (
     Run,
     Workers,
+    add_fault_arguments,
+    create_bench_user,
     fault_platform,
-    fault_table,
+    fault_report,
+    load_average,
     load_with_faults,
-    probe,
     queue_worker_command,
+    run_scenarios,
     send,
     start_beat,
     start_web,
-    unfinished_tasks,
-    verdicts,
+    sweep_window,
+    workers_described,
 )
+from plugin_seed import main_archive
 
 QUEUES = ["executions-low", "executions-medium", "executions-large", "executions-extra-large", "default"]
 RETRY_PAUSE = 0.5
@@ -93,25 +95,12 @@ def run(context):
 
 SEED = """
 import base64
-from django.core.files.uploadedfile import SimpleUploadedFile
 from batchplatform.models import Organisation
+from bench.plugin_seed import create_bench_plugin
 from plugins import services
 organisation = Organisation.objects.get(slug="bench")
-plugin = services.create_plugin(
-    organisation=organisation, plugin_type="INTEGRATION_BATCH", group_id="com.bench", artifact_id="faults"
-)
-static = {"origin": "PLUGIN_STATIC", "writable": False, "deletable": False, "property_type": "STRING"}
-version = services.create_version(
-    plugin=plugin,
-    version_id="1.0.0",
-    plugin_properties=[
-        {"technical_name": "provider", "value": {"value": "bench"}, **static},
-        {"technical_name": "name", "value": {"value": "faults"}, **static},
-    ],
-)
 archive = base64.b64decode("{archive}")
-upload = SimpleUploadedFile("faults.zip", archive)
-services.attach_archive(version=version, uploaded_file=upload, entry_point="main:run")
+create_bench_plugin(organisation=organisation, artifact_id="faults", archive=archive)
 ids = []
 for n in range({instances}):
     instance = services.create_instance(
@@ -164,19 +153,14 @@ class Witness:
 
 
 def plugin_archive(witness_url: str, low: float, high: float) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("main.py", PLUGIN.format(witness=witness_url, low=low, high=high))
-    return buffer.getvalue()
+    return main_archive(PLUGIN.format(witness=witness_url, low=low, high=high))
 
 
 def seed(env: dict, archive: bytes, args) -> tuple[str, list[int], list[int]]:
     """The organisation, an API token, the plugin and its instances; (token, on-demand ids, cron ids)."""
     import base64
 
-    manage("migrate", "--noinput", env=env)
-    manage("createorganisation", "bench", env=env)
-    manage("createapiuser", "bench", "bench", "--password", os.urandom(12).hex(), env=env)
+    create_bench_user(env)
     token = manage("createapitoken", "bench", "--name", "faults", env=env).strip()
     script = SEED.replace("{archive}", base64.b64encode(archive).decode())
     script = script.replace("{instances}", str(args.instances)).replace("{cron_instances}", str(args.cron_instances))
@@ -192,30 +176,19 @@ def parse_ids(text: str) -> list[int]:
 # --- the load --------------------------------------------------------------------------------
 
 
-async def run_now_all(base_url: str, token: str, instances: list[int], args, run: Run) -> None:
-    """Every run-now call, paced over --duration. A call is sent again only when it surely created
-    nothing: 503 (the database away; its transaction did not commit) or a connection refused."""
-    pace = args.duration / args.executions
-    numbers = iter(range(args.executions))
-    headers = {"Authorization": token}
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as client:
-
-        async def one_client():
-            for number in numbers:
-                await asyncio.sleep(max(0.0, run.started + number * pace - time.monotonic()))
-                path = f"/v1/integration_batch_instances/{instances[number % len(instances)]}/executions"
-                give_up = time.monotonic() + args.retry_budget
-                while True:
-                    status, answer = await send(client, run, "POST", path, json={})
-                    if status == "201":
-                        run.accepted[number] = int(answer.json()["data"]["id"])
-                        break
-                    if status not in ("503", "no answer (ConnectError)") or time.monotonic() > give_up:
-                        break  # counted in the HTTP statuses; the row, if any, is counted too
-                    await asyncio.sleep(RETRY_PAUSE)
-
-        await asyncio.gather(*(one_client() for _ in range(args.clients)))
+async def run_now(client: httpx.AsyncClient, number: int, *, instances: list[int], args, run: Run) -> None:
+    """One run-now call. It is sent again only when it surely created nothing: 503 (the database
+    away; its transaction did not commit) or a connection refused."""
+    path = f"/v1/integration_batch_instances/{instances[number % len(instances)]}/executions"
+    give_up = time.monotonic() + args.retry_budget
+    while True:
+        status, answer = await send(client, run, "POST", path, json={})
+        if status == "201":
+            run.accepted[number] = int(answer.json()["data"]["id"])
+            return
+        if status not in ("503", "no answer (ConnectError)") or time.monotonic() > give_up:
+            return  # counted in the HTTP statuses; the row, if any, is counted too
+        await asyncio.sleep(RETRY_PAUSE)
 
 
 # --- the count -------------------------------------------------------------------------------
@@ -235,11 +208,6 @@ def rows(database: Database) -> list[dict]:
 
 def unfinished(database: Database) -> int:
     return database.scalar("SELECT count(*) FROM plugins_execution WHERE status IN ('PENDING', 'RUNNING')")
-
-
-def everything_final(database: Database, processes) -> bool:
-    processes.check_alive()
-    return unfinished(database) == 0
 
 
 def cron_ticks(cron_ids: list[int], first: datetime, last: datetime) -> set[tuple[int, datetime]]:
@@ -378,23 +346,18 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
         start_beat(platform, args)
         database = Database(platform.postgres.url, None)
         sandbox = next((line for line in processes.log("worker1").splitlines() if "plugins run" in line), "?")
-
-        async def reader(stop):
-            async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": token}, timeout=60) as client:
-                await probe(client, run, stop, "/v1/integration_batch_instances.executions", params={"max_results": 1})
-
-        print(f"[{scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
         window_start = datetime.now(UTC)
-        asyncio.run(
-            load_with_faults(
-                load=lambda: run_now_all(base_url, token, on_demand, args, run),
-                reader=reader,
-                workers=workers,
-                postgres=platform.postgres,
-                args=args,
-                run=run,
-                platform=platform,
-            )
+        load_with_faults(
+            platform=platform,
+            workers=workers,
+            args=args,
+            run=run,
+            base_url=base_url,
+            credentials={"headers": {"Authorization": token}},
+            total=args.executions,
+            send_one=functools.partial(run_now, instances=on_demand, args=args, run=run),
+            read="/v1/integration_batch_instances.executions",
+            read_params={"max_results": 1},
         )
         # A tick in the last seconds may be swept after the pause: only earlier ones are counted.
         window_end = datetime.now(UTC) - timedelta(seconds=5)
@@ -408,32 +371,30 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
             )
             manage("shell", "--no-imports", "-c", pause, env=env)
             env_pause = "; the cron instances are paused"
-        print(
-            f"[{scenario}] {len(run.accepted)} run-now calls answered 201 after {run.load_done - run.started:.1f}s"
-            f"{env_pause}; the sweep window ...",
-            flush=True,
+        sweep_window(
+            platform=platform,
+            workers=workers,
+            args=args,
+            run=run,
+            accepted="run-now calls answered 201",
+            final=lambda: unfinished(database) == 0,
+            what="every execution to be final",
+            task="run_execution_task",
+            note=env_pause,
         )
-        wait_until(workers.all_ready, 120, "the restarted workers")
-        wait_until(lambda: everything_final(database, processes), args.timeout, "every execution to be final", 0.5)
-        run.all_final = time.monotonic()
         time.sleep(1)  # a plugin's last word to the witness, if any
-        run.in_flight_at_kill = sum(
-            unfinished_tasks(processes.log(name), "run_execution_task") for _, name in run.kills
-        )
         figures = count(database, witness, run, cron_ids=cron_ids, window=(window_start, window_end), args=args)
         taken = sum(len(NOTHING_TO_RUN.findall(processes.log(name))) for name in worker_logs(processes))
         figures["run messages that found their execution taken (did nothing)"] = taken
         described = [
-            f"uvicorn --workers {args.web_workers}; {args.workers} celery workers (nice {args.worker_nice}) "
-            f"-Q {','.join(QUEUES)} --concurrency {args.worker_concurrency}; each SIGKILL takes the worker's "
-            "process group and starts it again at once",
+            workers_described(args, QUEUES),
             f"{sandbox.split('] ')[-1].strip()}",
             "celery beat: `plugins-sweep-schedules` every 1 s (cron ticks, PENDING never sent or sent more than "
             f"{args.resend_after} s ago), `plugins-reap-lost-executions` every 30 s (RUNNING with no heartbeat "
             f"for {args.heartbeat_timeout:.0f} s)",
             f"env for the bench: PLUGIN_HEARTBEAT_INTERVAL=2 PLUGIN_HEARTBEAT_TIMEOUT={args.heartbeat_timeout:.0f} "
             f"SCHEDULER_RESEND_AFTER={args.resend_after} (defaults 5, 60, 300)",
-            f"load average (1 min) before: {load_before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}",
+            load_average(load_before),
         ]
         return run, figures, described
 
@@ -443,48 +404,27 @@ def worker_logs(processes) -> list[str]:
 
 
 def report(results: list[tuple[Run, dict, list[str]]], args) -> str:
-    lines = [
+    header = [
         f"- {args.executions} run-now calls (POST /v1/integration_batch_instances/<id>/executions) paced over "
         f"{args.duration:.0f} s by {args.clients} clients, round robin over {args.instances} LOW instances; "
         f"{args.cron_instances} more instances on `* * * * *` (overlap FORBID, the default) during the load; "
         f"the plugin sleeps {args.min_sleep}-{args.max_sleep} s; one reading client; seed {args.seed}",
-        *(f"- {line}" for line in results[0][2]),
-        "",
     ]
-    runs = [(run, figures) for run, figures, _ in results]
-    lines += fault_table(runs, args, expected=EXPECTED)
-    lines += ["", *verdicts(runs)]
-    return "\n".join(lines)
+    return fault_report(header, results, args, expected=EXPECTED)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scenario",
-        choices=["kills", "postgres", "redis", "both", "none"],
-        default="both",
-        help="both: kills, then postgres; redis: kills and Redis lost once, half-way (not in both)",
-    )
-    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--executions", type=int, default=300, help="run-now calls")
     parser.add_argument("--instances", type=int, default=20, help="on-demand instances (round robin)")
     parser.add_argument("--cron-instances", type=int, default=5, help="instances on * * * * * during the load")
     parser.add_argument("--min-sleep", type=float, default=0.5, help="the plugin's run time, at least")
     parser.add_argument("--max-sleep", type=float, default=2.0, help="and at most")
     parser.add_argument("--duration", type=float, default=120, help="seconds over which run-now calls are sent")
-    parser.add_argument("--kills", type=int, default=10, help="worker SIGKILLs, at random moments")
-    parser.add_argument("--postgres-restart-mode", choices=["fast", "immediate"], default="fast")
-    parser.add_argument("--seed", type=int, default=11, help="where the kills fall and which worker")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients sending run-now calls")
-    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn workers")
-    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
-    parser.add_argument("--worker-nice", type=int, default=10, help="niceness of workers and beat")
-    parser.add_argument("--worker-concurrency", type=int, default=3, help="each")
     parser.add_argument("--heartbeat-timeout", type=float, default=15, help="PLUGIN_HEARTBEAT_TIMEOUT for the bench")
     parser.add_argument("--resend-after", type=int, default=30, help="SCHEDULER_RESEND_AFTER for the bench (>= 10)")
     parser.add_argument("--retry-budget", type=float, default=60, help="seconds a refused run-now is sent again")
-    parser.add_argument("--logs", help="a directory to keep every process's log in")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds of sweep window, at most")
+    add_fault_arguments(parser, kills=10, clients=4, worker_concurrency=3)
     args = parser.parse_args()
     if args.resend_after < 10:
         parser.error("--resend-after must be at least 10 (SCHEDULER_RESEND_AFTER's minimum)")
@@ -495,29 +435,12 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, interrupt)
-    scenarios = ["kills", "postgres"] if args.scenario == "both" else [args.scenario]
-    info = versions()
-    print(
-        f"Faults benchmark, executions: {os.cpu_count()} CPUs, Python {info['python']}, {info['postgresql']}, "
-        f"{info['redis']}",
-        flush=True,
+    return run_scenarios(
+        args,
+        title="Faults benchmark, executions",
+        run_scenario=lambda scenario: run_scenario(scenario, args),
+        report=lambda results: report(results, args),
     )
-    results = []
-    try:
-        for scenario in scenarios:
-            try:
-                results.append(run_scenario(scenario, args))
-            except BenchError as error:
-                print(f"[{scenario}] aborted: {error}", file=sys.stderr, flush=True)
-                if results:
-                    print(report(results, args))
-                return 1
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped and temporary directories removed", file=sys.stderr)
-        return 130
-    print(report(results, args))
-    return 0
 
 
 if __name__ == "__main__":

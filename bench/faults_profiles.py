@@ -24,8 +24,8 @@ stopped and removed at the end, also on Ctrl-C.
 
 import argparse
 import asyncio
+import functools
 import os
-import signal
 import sys
 import time
 import uuid
@@ -33,20 +33,23 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from ecc_batches import USERNAME, BenchError, Database, interrupt, manage, versions, wait_until
+from ecc_batches import USERNAME, Database
 from faultkit import (
     Run,
     Workers,
+    add_fault_arguments,
+    create_bench_user,
     fault_platform,
-    fault_table,
+    fault_report,
+    load_average,
     load_with_faults,
-    probe,
     queue_worker_command,
+    run_scenarios,
     send,
     start_beat,
     start_web,
-    unfinished_tasks,
-    verdicts,
+    sweep_window,
+    workers_described,
 )
 from generate_batches import DEFAULT_DIRECTORY, ensure_batch, parse_size
 
@@ -58,37 +61,27 @@ RETRY_STATUSES = ("503", "no answer (ConnectError)", "no answer (ReadError)", "n
 # --- the load --------------------------------------------------------------------------------
 
 
-async def upload_all(base_url: str, password: str, *, zips: list[Path], keys: list[str], args, run: Run) -> None:
-    pace = args.duration / args.batches
-    numbers = iter(range(args.batches))
-    contents = [path.read_bytes() for path in zips]
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=base_url, auth=(USERNAME, password), limits=limits, timeout=120) as client:
-
-        async def one_client():
-            for number in numbers:
-                await asyncio.sleep(max(0.0, run.started + number * pace - time.monotonic()))
-                body = contents[number % len(contents)]
-                give_up = time.monotonic() + args.retry_budget
-                retried = False
-                while True:
-                    status, _ = await send(
-                        client,
-                        run,
-                        "POST",
-                        "/solutions/batch/5/profile",
-                        params={"batchKey": keys[number]},
-                        files={"batch-file": (f"batch-{number}.zip", body, "application/zip")},
-                    )
-                    if status == "200" or (status == "409" and retried):
-                        run.accepted[number] = keys[number]
-                        break
-                    if status not in RETRY_STATUSES or time.monotonic() > give_up:
-                        break  # counted in the HTTP statuses
-                    retried = True
-                    await asyncio.sleep(RETRY_PAUSE)
-
-        await asyncio.gather(*(one_client() for _ in range(args.clients)))
+async def upload(client: httpx.AsyncClient, number: int, *, contents: list[bytes], keys: list[str], args, run: Run):
+    """One zip, sent again with its batchKey while it is not answered (503, no answer)."""
+    body = contents[number % len(contents)]
+    give_up = time.monotonic() + args.retry_budget
+    retried = False
+    while True:
+        status, _ = await send(
+            client,
+            run,
+            "POST",
+            "/solutions/batch/5/profile",
+            params={"batchKey": keys[number]},
+            files={"batch-file": (f"batch-{number}.zip", body, "application/zip")},
+        )
+        if status == "200" or (status == "409" and retried):
+            run.accepted[number] = keys[number]
+            return
+        if status not in RETRY_STATUSES or time.monotonic() > give_up:
+            return  # counted in the HTTP statuses
+        retried = True
+        await asyncio.sleep(RETRY_PAUSE)
 
 
 # --- the count -------------------------------------------------------------------------------
@@ -154,99 +147,68 @@ def run_scenario(scenario: str, zips: list[Path], args) -> tuple[Run, dict, list
         processes, env = platform.processes, platform.env
         env["PROFILING_LEASE_SECONDS"] = str(args.lease)
         print(f"[{scenario}] migrating ...", flush=True)
-        manage("migrate", "--noinput", env=env)
-        manage("createorganisation", "bench", env=env)
-        password = os.urandom(12).hex()
-        manage("createapiuser", "bench", USERNAME, "--password", password, env=env)
+        password = create_bench_user(env)
         base_url = start_web(platform, args)
         workers = Workers(processes, env, args, command=lambda number: queue_worker_command(args, number, QUEUES))
         workers.start_all()
         start_beat(platform, args)
         database = Database(platform.postgres.url, None)
         keys = [str(uuid.UUID(int=number + 1)) for number in range(args.batches)]
-
-        async def reader(stop):
-            async with httpx.AsyncClient(base_url=base_url, auth=(USERNAME, password), timeout=60) as client:
-                # The first batch's profile: 404 until its upload is answered, then 200.
-                await probe(client, run, stop, f"/solutions/batch/5/unstructured/{keys[0]}/profile")
-
-        print(f"[{scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
-        asyncio.run(
-            load_with_faults(
-                load=lambda: upload_all(base_url, password, zips=zips, keys=keys, args=args, run=run),
-                reader=reader,
-                workers=workers,
-                postgres=platform.postgres,
-                args=args,
-                run=run,
-                platform=platform,
-            )
+        contents = [path.read_bytes() for path in zips]
+        load_with_faults(
+            platform=platform,
+            workers=workers,
+            args=args,
+            run=run,
+            base_url=base_url,
+            credentials={"auth": (USERNAME, password)},
+            total=args.batches,
+            send_one=functools.partial(upload, contents=contents, keys=keys, args=args, run=run),
+            # The first batch's profile: 404 until its upload is answered, then 200.
+            read=f"/solutions/batch/5/unstructured/{keys[0]}/profile",
+            load_timeout=120,
         )
-        print(
-            f"[{scenario}] {len(run.accepted)} uploads answered after {run.load_done - run.started:.1f}s; "
-            "the sweep window ...",
-            flush=True,
-        )
-        wait_until(workers.all_ready, 120, "the restarted workers")
-        wait_until(lambda: processes.check_alive() or stuck(database) == 0, args.timeout, "every batch final", 0.5)
-        run.all_final = time.monotonic()
-        run.in_flight_at_kill = sum(
-            unfinished_tasks(processes.log(name), "profile_batch_task") for _, name in run.kills
+        sweep_window(
+            platform=platform,
+            workers=workers,
+            args=args,
+            run=run,
+            accepted="uploads answered",
+            final=lambda: stuck(database) == 0,
+            what="every batch final",
+            task="profile_batch_task",
         )
         figures, _ = count(database, run, args)
         described = [
-            f"uvicorn --workers {args.web_workers}; {args.workers} celery workers (nice {args.worker_nice}) "
-            f"-Q {','.join(QUEUES)} --concurrency {args.worker_concurrency}; each SIGKILL takes the worker's "
-            "process group and starts it again at once",
+            workers_described(args, QUEUES),
             "celery beat: `profiling-sweep` every 60 s (QUEUED not sent for 60 s, or PROFILING past its lease)",
             f"env for the bench: PROFILING_LEASE_SECONDS={args.lease} (default 120)",
-            f"load average (1 min) before: {load_before:.2f}; at the end, bench included: {os.getloadavg()[0]:.2f}",
+            load_average(load_before),
         ]
         return run, figures, described
 
 
 def report(results: list[tuple[Run, dict, list[str]]], zips: list[Path], args) -> str:
     sizes = ", ".join(f"{path.stat().st_size // 1024} KB" for path in zips)
-    lines = [
+    header = [
         f"- {args.batches} uploads to POST /solutions/batch/5/profile paced over {args.duration:.0f} s by "
         f"{args.clients} clients, a batchKey each (sent again on 503 / no answer); zips of ~{args.zip_size} "
         f"uncompressed (insured + class, bench/generate_batches.py; {sizes} compressed) in turn; "
         f"one reading client; seed {args.seed}",
-        *(f"- {line}" for line in results[0][2]),
-        "",
     ]
-    runs = [(run, figures) for run, figures, _ in results]
-    lines += fault_table(runs, args, expected=EXPECTED)
-    lines += ["", *verdicts(runs)]
-    return "\n".join(lines)
+    return fault_report(header, results, args, expected=EXPECTED)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--scenario",
-        choices=["kills", "postgres", "redis", "both", "none"],
-        default="both",
-        help="both: kills, then postgres; redis: kills and Redis lost once, half-way (not in both)",
-    )
-    parser.add_argument("--redis-down", type=float, default=5, help="seconds Redis stays away (scenario redis)")
     parser.add_argument("--batches", type=int, default=100, help="zips uploaded")
     parser.add_argument("--zip-size", default="2MB", help="uncompressed size of each zip's members")
     parser.add_argument("--zip-kinds", type=int, default=4, help="different zips (generator seeds) in turn")
     parser.add_argument("--duration", type=float, default=90, help="seconds over which zips are uploaded")
-    parser.add_argument("--kills", type=int, default=10, help="worker SIGKILLs, at random moments")
-    parser.add_argument("--postgres-restart-mode", choices=["fast", "immediate"], default="fast")
-    parser.add_argument("--seed", type=int, default=11, help="where the kills fall and which worker")
-    parser.add_argument("--clients", type=int, default=2, help="concurrent HTTP clients uploading")
-    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn workers")
-    parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
-    parser.add_argument("--worker-nice", type=int, default=10, help="niceness of workers and beat")
-    parser.add_argument("--worker-concurrency", type=int, default=1, help="each")
     parser.add_argument("--lease", type=int, default=20, help="PROFILING_LEASE_SECONDS for the bench (>= 5)")
     parser.add_argument("--retry-budget", type=float, default=60, help="seconds an unanswered upload is sent again")
     parser.add_argument("--data", type=Path, default=DEFAULT_DIRECTORY, help="where the zips are kept")
-    parser.add_argument("--logs", help="a directory to keep every process's log in")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds of sweep window, at most")
+    add_fault_arguments(parser, kills=10, clients=2, worker_concurrency=1)
     args = parser.parse_args()
     if args.lease < 5:
         parser.error("--lease must be at least 5 (PROFILING_LEASE_SECONDS's minimum)")
@@ -255,33 +217,16 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, interrupt)
-    scenarios = ["kills", "postgres"] if args.scenario == "both" else [args.scenario]
-    info = versions()
-    print(
-        f"Faults benchmark, profiles: {os.cpu_count()} CPUs, Python {info['python']}, {info['postgresql']}, "
-        f"{info['redis']}",
-        flush=True,
-    )
     zips = [
         Path(ensure_batch(args.data, target_bytes=parse_size(args.zip_size), seed=seed).path)
         for seed in range(1, args.zip_kinds + 1)
     ]
-    results = []
-    try:
-        for scenario in scenarios:
-            try:
-                results.append(run_scenario(scenario, zips, args))
-            except BenchError as error:
-                print(f"[{scenario}] aborted: {error}", file=sys.stderr, flush=True)
-                if results:
-                    print(report(results, zips, args))
-                return 1
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped and temporary directories removed", file=sys.stderr)
-        return 130
-    print(report(results, zips, args))
-    return 0
+    return run_scenarios(
+        args,
+        title="Faults benchmark, profiles",
+        run_scenario=lambda scenario: run_scenario(scenario, zips, args),
+        report=lambda results: report(results, zips, args),
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Everything started is stopped and removed at the end, also on Ctrl-C.
 
 import argparse
 import contextlib
-import io
 import os
 import shutil
 import statistics
@@ -28,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +41,7 @@ from bench.ecc_batches import (  # noqa: E402 - after the path is set
     wait_until,
     worker_ready,
 )
+from bench.plugin_seed import create_bench_plugin, main_archive  # noqa: E402
 
 MAIN = b"def run(context):\n    pass\n\n\nif __name__ == '__main__':\n    run(None)\n"
 
@@ -70,30 +69,11 @@ def setup_django(env: dict) -> None:
 
 
 def seed():
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from batchplatform.models import Organisation
     from plugins import services
 
     organisation = Organisation.objects.get(slug="bench")
-    plugin = services.create_plugin(
-        organisation=organisation, plugin_type="INTEGRATION_BATCH", group_id="com.bench", artifact_id="empty"
-    )
-    static = {"origin": "PLUGIN_STATIC", "writable": False, "deletable": False, "property_type": "STRING"}
-    version = services.create_version(
-        plugin=plugin,
-        version_id="1.0.0",
-        plugin_properties=[
-            {"technical_name": "provider", "value": {"value": "bench"}, **static},
-            {"technical_name": "name", "value": {"value": "empty"}, **static},
-        ],
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("main.py", MAIN)
-    services.attach_archive(
-        version=version, uploaded_file=SimpleUploadedFile("empty.zip", buffer.getvalue()), entry_point="main:run"
-    )
+    create_bench_plugin(organisation=organisation, artifact_id="empty", archive=main_archive(MAIN))
     return services.create_instance(
         organisation=organisation, user=None, name="empty", group_id="com.bench", artifact_id="empty"
     )
