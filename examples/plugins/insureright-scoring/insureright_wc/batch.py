@@ -8,7 +8,7 @@ Three streamed passes, so memory grows with the number of policy terms, never wi
 
 import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,15 @@ class _Pass:
         if row_number % CANCEL_CHECK_EVERY == 0 and self.hooks.cancelled():
             raise _Cancelled
 
+    def validated_rows(self, node_file, columns) -> Iterator[tuple[int, dict, dict, list[str]]]:
+        """Each row of a node: (row_number, raw values, typed values, problems: the reader's first)."""
+        for row_number, values, problem in files.iter_rows(node_file, fields.all_names(columns)):
+            self.check_cancel(row_number)
+            typed, problems = fields.validate_row(columns, values)
+            if problem:
+                problems.insert(0, problem)
+            yield row_number, values, typed, problems
+
     def reject(self, node: str, row_number: int, values: dict, reason: str) -> None:
         self.counts.rejected[node] += 1
         self.rejected.writerow((node, row_number, values.get("original_policy_term_number", ""), reason))
@@ -129,12 +138,8 @@ class _Pass:
     def read_terms(self, node_file) -> dict:
         """Term key -> the row_number of its insured row (the first valid one)."""
         terms: dict = {}
-        for row_number, values, problem in files.iter_rows(node_file, fields.all_names(fields.INSURED_COLUMNS)):
-            self.check_cancel(row_number)
+        for row_number, values, typed, problems in self.validated_rows(node_file, fields.INSURED_COLUMNS):
             self.counts.insured_rows += 1
-            typed, problems = fields.validate_row(fields.INSURED_COLUMNS, values)
-            if problem:
-                problems.insert(0, problem)
             if problems:
                 self.reject("insured", row_number, values, "; ".join(problems))
                 continue
@@ -150,12 +155,8 @@ class _Pass:
 
     def aggregate_classes(self, node_file, terms: dict) -> dict:
         aggregates: dict = {}
-        for row_number, values, problem in files.iter_rows(node_file, fields.all_names(fields.CLASS_COLUMNS)):
-            self.check_cancel(row_number)
+        for row_number, values, typed, problems in self.validated_rows(node_file, fields.CLASS_COLUMNS):
             self.counts.class_rows += 1
-            typed, problems = fields.validate_row(fields.CLASS_COLUMNS, values)
-            if problem:
-                problems.insert(0, problem)
             if not problems and fields.term_key(typed) not in terms:
                 problems.append("no valid insured row for this policy term (number and effective date)")
             if problems:
@@ -168,10 +169,8 @@ class _Pass:
 
     def score_terms(self, node_file, terms: dict, aggregates: dict, scores) -> None:
         self.hooks.progress(num_tasks=self.counts.terms, completed_tasks=0, erroneous_tasks=self.counts.rejected_total)
-        for row_number, values, problem in files.iter_rows(node_file, fields.all_names(fields.INSURED_COLUMNS)):
-            self.check_cancel(row_number)
-            typed, problems = fields.validate_row(fields.INSURED_COLUMNS, values)
-            if problem or problems or terms.get(fields.term_key(typed)) != row_number:
+        for row_number, _, typed, problems in self.validated_rows(node_file, fields.INSURED_COLUMNS):
+            if problems or terms.get(fields.term_key(typed)) != row_number:
                 continue  # rejected in the first pass
             key = fields.term_key(typed)
             result = model.score_term(typed, aggregates.get(key))

@@ -16,20 +16,12 @@ from insureright_scoring_support import (
     rows_of,
     write_batch,
 )
+from insureright_wc.batch import REJECTED_COLUMNS, SCORES_COLUMNS
 
 main = load_main()
 
 SAMPLE_SCORES = [
-    [
-        "original_policy_term_number",
-        "term_effective_date",
-        "score",
-        "score_band",
-        "reason_1",
-        "reason_2",
-        "reason_3",
-        "row_number",
-    ],
+    list(SCORES_COLUMNS),
     ["WC-1001", "2017-07-07", "19", "LOW", "new_business", "payroll_size", "experience_mod", "1"],
     ["WC-1002", "2018-01-15", "56", "HIGH", "claim_frequency", "class_hazard", "payroll_size", "2"],
     ["WC-1003", "2018-03-01", "100", "VERY_HIGH", "claim_frequency", "class_hazard", "experience_mod", "3"],
@@ -41,7 +33,7 @@ SAMPLE_SCORES = [
     ["WC-1009", "2018-09-09", "26", "MEDIUM", "payroll_size", "experience_mod", "new_business", "9"],
     ["WC-1010", "2018-10-01", "53", "HIGH", "claim_frequency", "payroll_size", "new_business", "10"],
 ]
-REJECTED_HEADER = ["node", "row_number", "original_policy_term_number", "reason"]
+REJECTED_HEADER = list(REJECTED_COLUMNS)
 SAMPLE_NODES = {"insured": "insured.csv", "class": "class.csv"}
 
 
