@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from batchplatform.admin_tools import ViewOnlyAdmin
 from batchplatform.errors import DomainError
 from plugins import services
 from plugins.cron import CronError, TimezoneError, cron_fields, next_tick
@@ -25,23 +26,15 @@ from plugins.models import (
 )
 
 
-class InstancePropertyValueInline(admin.TabularInline):
+class InstancePropertyValueInline(ViewOnlyAdmin, admin.TabularInline):
     """The values this instance set, read-only: a value is written by services.set_instance_property
     (its type checked, non-writable properties refused), from the "set a property" page."""
 
     model = InstancePropertyValue
     extra = 0
+    deletable = False
     fields = ["technical_name", "value", "updated_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PropertyValueForm(forms.Form):

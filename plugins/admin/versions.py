@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from batchplatform.admin_tools import ViewOnlyAdmin
 from plugins import services
 from plugins.models import (
     Plugin,
@@ -41,22 +42,14 @@ class PluginAdmin(admin.ModelAdmin):
     raw_id_fields = ["current_version"]
 
 
-class PluginPropertyInline(admin.TabularInline):
-    model = PluginProperty
-    extra = 0
-    fields = ["technical_name", "property_type", "origin", "value", "writable", "deletable"]
-    readonly_fields = fields
-
+class PluginPropertyInline(ViewOnlyAdmin, admin.TabularInline):
     # What a version declares is checked by services.create_version and fixed from then on:
     # a new declaration is a new version (through the API).
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    model = PluginProperty
+    extra = 0
+    deletable = False  # ViewOnlyAdmin's switch; the column "deletable" below is the model's field
+    fields = ["technical_name", "property_type", "origin", "value", "writable", "deletable"]
+    readonly_fields = fields
 
 
 @admin.register(PluginVersion)
