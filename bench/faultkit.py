@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from ecc_batches import (
@@ -283,83 +284,101 @@ async def inject_faults(run: Run, workers: Workers, platform: FaultPlatform, arg
     await asyncio.gather(*tasks)
 
 
-def load_with_faults(
-    *,
-    platform: FaultPlatform,
-    workers: Workers,
-    args,
-    run: Run,
-    base_url: str,
-    credentials: dict,
-    total: int,
-    send_one: Callable[[httpx.AsyncClient, int], Awaitable],
-    read: str,
-    read_params: dict | None = None,
-    load_timeout: float = 60,
-) -> None:
-    """The load and the faults together, with a reading client all along. The load: `total` calls
-    of `send_one(client, number)`, paced evenly over --duration by --clients clients sharing one
-    connection pool; the reader GETs `read` every PROBE_INTERVAL. `credentials`: httpx.AsyncClient's
-    `auth` or `headers`."""
-    print(f"[{run.scenario}] serving at {base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
+@dataclass
+class Stage:
+    """One scenario's platform, started: what the load, the faults and the sweep window need.
+    `credentials`: httpx.AsyncClient's `auth` or `headers` for the API."""
 
-    async def load():
-        pace = args.duration / total
-        numbers = iter(range(total))
-        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=load_timeout, **credentials) as client:
+    run: Run
+    args: Any
+    platform: FaultPlatform
+    workers: Workers
+    base_url: str
+    credentials: dict
 
-            async def one_client():
-                for number in numbers:
-                    await asyncio.sleep(max(0.0, run.started + number * pace - time.monotonic()))
-                    await send_one(client, number)
+    def load_with_faults(
+        self,
+        *,
+        total: int,
+        send_one: Callable[[httpx.AsyncClient, int], Awaitable],
+        read: str,
+        read_params: dict | None = None,
+        load_timeout: float = 60,
+    ) -> None:
+        """The load and the faults together, with a reading client all along. The load: `total`
+        calls of `send_one(client, number)`, paced evenly over --duration by --clients clients
+        sharing one connection pool; the reader GETs `read` every PROBE_INTERVAL."""
+        run, args = self.run, self.args
+        print(f"[{run.scenario}] serving at {self.base_url}; load and faults for {args.duration:.0f}s ...", flush=True)
 
-            await asyncio.gather(*(one_client() for _ in range(args.clients)))
+        async def load():
+            pace = args.duration / total
+            numbers = iter(range(total))
+            limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+            async with self.client(limits=limits, timeout=load_timeout) as client:
 
-    async def reader(stop: asyncio.Event):
-        async with httpx.AsyncClient(base_url=base_url, timeout=60, **credentials) as client:
-            await probe(client, run, stop, read, params=read_params)
+                async def one_client():
+                    for number in numbers:
+                        await asyncio.sleep(max(0.0, run.started + number * pace - time.monotonic()))
+                        await send_one(client, number)
 
-    async def together():
-        stop = asyncio.Event()
-        rng = random.Random(args.seed)
-        run.started = time.monotonic()
-        reading = asyncio.create_task(reader(stop))
-        try:
-            await asyncio.gather(load(), inject_faults(run, workers, platform, args, rng))
-        finally:
-            stop.set()
-            await reading
-        run.load_done = time.monotonic()
+                await asyncio.gather(*(one_client() for _ in range(args.clients)))
 
-    asyncio.run(together())
+        async def reader(stop: asyncio.Event):
+            async with self.client(timeout=60) as client:
+                await probe(client, run, stop, read, params=read_params)
+
+        async def together():
+            stop = asyncio.Event()
+            rng = random.Random(args.seed)
+            run.started = time.monotonic()
+            reading = asyncio.create_task(reader(stop))
+            try:
+                await asyncio.gather(load(), inject_faults(run, self.workers, self.platform, args, rng))
+            finally:
+                stop.set()
+                await reading
+            run.load_done = time.monotonic()
+
+        asyncio.run(together())
+
+    def client(self, **options) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, **self.credentials, **options)
+
+    def sweep_window(
+        self,
+        *,
+        accepted: str,
+        final: Callable[[], bool],
+        what: str,
+        task: str = "",
+        note: str = "",
+        interval: float = 0.5,
+    ) -> None:
+        """After the load: the restarted workers ready, then `final()` polled until true (bounded
+        by --timeout); the tasks (named like `task`) the killed workers had in flight, from their logs."""
+        run, processes = self.run, self.platform.processes
+        print(
+            f"[{run.scenario}] {len(run.accepted)} {accepted} after {run.load_done - run.started:.1f}s{note}; "
+            "the sweep window ...",
+            flush=True,
+        )
+        wait_until(self.workers.all_ready, 120, "the restarted workers")
+        wait_until(lambda: processes.check_alive() or final(), self.args.timeout, what, interval)
+        run.all_final = time.monotonic()
+        run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name), task) for _, name in run.kills)
 
 
-def sweep_window(
-    *,
-    platform: FaultPlatform,
-    workers: Workers,
-    args,
-    run: Run,
-    accepted: str,
-    final: Callable[[], bool],
-    what: str,
-    task: str = "",
-    note: str = "",
-    interval: float = 0.5,
-) -> None:
-    """After the load: the restarted workers ready, then `final()` polled until true (bounded by
-    --timeout); the tasks (named like `task`) the killed workers had in flight, from their logs."""
-    print(
-        f"[{run.scenario}] {len(run.accepted)} {accepted} after {run.load_done - run.started:.1f}s{note}; "
-        "the sweep window ...",
-        flush=True,
+def start_stage(platform: FaultPlatform, args, run: Run, *, queues: list[str], credentials: dict) -> Stage:
+    """uvicorn, --workers celery workers on `queues` and beat, for the benches whose load is not
+    ECC's (bench/faults.py starts its servers as bench/ecc_batches.py does)."""
+    base_url = start_web(platform, args)
+    workers = Workers(
+        platform.processes, platform.env, args, command=lambda number: queue_worker_command(args, number, queues)
     )
-    processes = platform.processes
-    wait_until(workers.all_ready, 120, "the restarted workers")
-    wait_until(lambda: processes.check_alive() or final(), args.timeout, what, interval)
-    run.all_final = time.monotonic()
-    run.in_flight_at_kill = sum(unfinished_tasks(processes.log(name), task) for _, name in run.kills)
+    workers.start_all()
+    start_beat(platform, args)
+    return Stage(run, args, platform, workers, base_url, credentials)
 
 
 def create_bench_user(env: dict) -> str:

@@ -36,16 +36,15 @@ import httpx
 from ecc_batches import USERNAME, BenchError, Database, iccid, prepare_data, start_servers
 from faultkit import (
     Run,
+    Stage,
     Workers,
     add_fault_arguments,
     fault_platform,
     fault_report,
     load_average,
-    load_with_faults,
     run_scenarios,
     send,
     start_beat,
-    sweep_window,
 )
 
 RETRY_PAUSE = 0.5  # between two sends of a batch that was not accepted
@@ -186,24 +185,14 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
         # The sweeper, as in production: beat sends `ecc-sweep` every 30 s.
         start_beat(platform, args)
         database = Database(platform.postgres.url, None)
-        workers = Workers(processes, env, args)
-        load_with_faults(
-            platform=platform,
-            workers=workers,
-            args=args,
-            run=run,
-            base_url=base_url,
-            credentials={"auth": (USERNAME, password)},
+        stage = Stage(run, args, platform, Workers(processes, env, args), base_url, {"auth": (USERNAME, password)})
+        stage.load_with_faults(
             total=args.batches,
             send_one=functools.partial(submit_batch, args=args, run=run),
             read="/ecc/v1/subscriptions",
             read_params={"limit": 1},
         )
-        sweep_window(
-            platform=platform,
-            workers=workers,
-            args=args,
-            run=run,
+        stage.sweep_window(
             accepted="batches accepted",
             final=lambda: everything_final(database),
             what="everything to be final",

@@ -44,19 +44,14 @@ import httpx
 from ecc_batches import Database, manage
 from faultkit import (
     Run,
-    Workers,
     add_fault_arguments,
     create_bench_user,
     fault_platform,
     fault_report,
     load_average,
-    load_with_faults,
-    queue_worker_command,
     run_scenarios,
     send,
-    start_beat,
-    start_web,
-    sweep_window,
+    start_stage,
     workers_described,
 )
 from plugin_seed import main_archive
@@ -340,20 +335,11 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
         )
         print(f"[{scenario}] migrating and seeding {args.instances} + {args.cron_instances} instances ...", flush=True)
         token, on_demand, cron_ids = seed(env, plugin_archive(witness.url, args.min_sleep, args.max_sleep), args)
-        base_url = start_web(platform, args)
-        workers = Workers(processes, env, args, command=lambda number: queue_worker_command(args, number, QUEUES))
-        workers.start_all()
-        start_beat(platform, args)
+        stage = start_stage(platform, args, run, queues=QUEUES, credentials={"headers": {"Authorization": token}})
         database = Database(platform.postgres.url, None)
         sandbox = next((line for line in processes.log("worker1").splitlines() if "plugins run" in line), "?")
         window_start = datetime.now(UTC)
-        load_with_faults(
-            platform=platform,
-            workers=workers,
-            args=args,
-            run=run,
-            base_url=base_url,
-            credentials={"headers": {"Authorization": token}},
+        stage.load_with_faults(
             total=args.executions,
             send_one=functools.partial(run_now, instances=on_demand, args=args, run=run),
             read="/v1/integration_batch_instances.executions",
@@ -371,11 +357,7 @@ def run_scenario(scenario: str, args) -> tuple[Run, dict, list[str]]:
             )
             manage("shell", "--no-imports", "-c", pause, env=env)
             env_pause = "; the cron instances are paused"
-        sweep_window(
-            platform=platform,
-            workers=workers,
-            args=args,
-            run=run,
+        stage.sweep_window(
             accepted="run-now calls answered 201",
             final=lambda: unfinished(database) == 0,
             what="every execution to be final",

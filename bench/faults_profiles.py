@@ -36,19 +36,14 @@ import httpx
 from ecc_batches import USERNAME, Database
 from faultkit import (
     Run,
-    Workers,
     add_fault_arguments,
     create_bench_user,
     fault_platform,
     fault_report,
     load_average,
-    load_with_faults,
-    queue_worker_command,
     run_scenarios,
     send,
-    start_beat,
-    start_web,
-    sweep_window,
+    start_stage,
     workers_described,
 )
 from generate_batches import DEFAULT_DIRECTORY, ensure_batch, parse_size
@@ -144,35 +139,22 @@ def run_scenario(scenario: str, zips: list[Path], args) -> tuple[Run, dict, list
     run = Run(scenario)
     load_before = os.getloadavg()[0]
     with fault_platform(scenario, args, prefix="bench-faults-profiles") as platform:
-        processes, env = platform.processes, platform.env
+        env = platform.env
         env["PROFILING_LEASE_SECONDS"] = str(args.lease)
         print(f"[{scenario}] migrating ...", flush=True)
         password = create_bench_user(env)
-        base_url = start_web(platform, args)
-        workers = Workers(processes, env, args, command=lambda number: queue_worker_command(args, number, QUEUES))
-        workers.start_all()
-        start_beat(platform, args)
+        stage = start_stage(platform, args, run, queues=QUEUES, credentials={"auth": (USERNAME, password)})
         database = Database(platform.postgres.url, None)
         keys = [str(uuid.UUID(int=number + 1)) for number in range(args.batches)]
         contents = [path.read_bytes() for path in zips]
-        load_with_faults(
-            platform=platform,
-            workers=workers,
-            args=args,
-            run=run,
-            base_url=base_url,
-            credentials={"auth": (USERNAME, password)},
+        stage.load_with_faults(
             total=args.batches,
             send_one=functools.partial(upload, contents=contents, keys=keys, args=args, run=run),
             # The first batch's profile: 404 until its upload is answered, then 200.
             read=f"/solutions/batch/5/unstructured/{keys[0]}/profile",
             load_timeout=120,
         )
-        sweep_window(
-            platform=platform,
-            workers=workers,
-            args=args,
-            run=run,
+        stage.sweep_window(
             accepted="uploads answered",
             final=lambda: stuck(database) == 0,
             what="every batch final",
