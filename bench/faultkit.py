@@ -1,11 +1,13 @@
 """What every fault bench shares: the platform on PostgreSQL + Redis, the faults, and the table.
 
 Used by bench/faults.py (ECC request batches), bench/faults_executions.py (plugin executions) and
-bench/faults_profiles.py (file batch profiles). Each brings its load and its count; this module
-starts PostgreSQL, Redis, uvicorn and beat, SIGKILLs a random worker (its whole process group) at
-random moments and starts it again, restarts PostgreSQL once half-way (scenario `postgres`),
-records every HTTP status the clients got by phase (before, during, after the restart), and
-prints the figures with the rows all fault runs share.
+bench/faults_profiles.py (file batch profiles). Each brings its load (one call: `send_one`) and
+its count; this module starts PostgreSQL, Redis, uvicorn and beat, paces the load over --duration,
+SIGKILLs a random worker (its whole process group) at random moments and starts it again, restarts
+PostgreSQL (scenario `postgres`) or Redis (scenario `redis`) once half-way, waits out the sweep
+window, records every HTTP status the clients got by phase (before, during, after the restart),
+and prints the figures with the rows all fault runs share. The scripts' common options, their
+loop over the scenarios and their report are here too.
 """
 
 import argparse
