@@ -331,8 +331,8 @@ def sweep_submissions(*, now=None) -> dict:
 
 
 def purge_expired_results(*, now=None, older_than_days: int | None = None) -> int:
-    """Finished submissions older than the retention: their results zip and their row go.
-    A GUID whose submission was purged answers 404, as an unknown one does."""
+    """Finished submissions older than the retention: their row goes, and with it (profiling/signals.py)
+    their results zip. A GUID whose submission was purged answers 404, as an unknown one does."""
     now = now or timezone.now()
     days = settings.SOLUTIONS_RESULTS_RETENTION_DAYS if older_than_days is None else older_than_days
     expired = Submission.objects.filter(status__in=FINISHED, finished_at__lt=now - timedelta(days=days))
@@ -340,10 +340,7 @@ def purge_expired_results(*, now=None, older_than_days: int | None = None) -> in
     for submission in expired[:SWEEP_LIMIT]:
         with transaction.atomic():
             deleted, _ = Submission.objects.filter(pk=submission.pk, status__in=FINISHED).delete()
-        if deleted:
-            purged += 1
-            if submission.results_name:
-                results.delete_results(submission.results_name)
+        purged += bool(deleted)
     return purged
 
 

@@ -273,7 +273,7 @@ def test_results_are_removed_after_the_retention_period(submitted, eager, tmp_pa
     eager(end_execution, submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
     submitted.refresh_from_db()
     assert services.purge_expired_results(now=timezone.now() + timedelta(days=29)) == 0
-    assert services.purge_expired_results(now=timezone.now() + timedelta(days=31)) == 1
+    assert eager(services.purge_expired_results, now=timezone.now() + timedelta(days=31)) == 1
     assert not Submission.objects.filter(pk=submitted.pk).exists()
     assert not default_storage.exists(submitted.results_name)
     assert FileBatch.objects.filter(pk=submitted.batch_id).exists()  # the batch and its profile stay
@@ -290,3 +290,20 @@ def test_packing_held_by_a_live_worker_is_left_to_it_and_retaken_once_its_lease_
     done = Submission.objects.get(pk=submitted.pk)
     assert (done.status, done.lease_until) == (SubmissionStatus.COMPLETED, None)
     assert statuses(done.batch).count("COMPLETED") == 1
+
+
+def test_a_rolled_back_delete_keeps_the_results_zip_its_row_still_names(submitted, eager, tmp_path):
+    from django.db import transaction
+
+    eager(end_execution, submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
+    submitted.refresh_from_db()
+
+    def delete_then_fail():
+        with transaction.atomic():
+            Submission.objects.filter(pk=submitted.pk).delete()
+            raise RuntimeError("the operator's delete failed")
+
+    with pytest.raises(RuntimeError):
+        eager(delete_then_fail)
+    assert Submission.objects.filter(pk=submitted.pk).exists()
+    assert default_storage.exists(submitted.results_name)
