@@ -238,21 +238,33 @@ def finish_submission(submission_id: int, *, now=None) -> None:
         return
     lease_until = now + timedelta(seconds=settings.SOLUTIONS_PACKING_LEASE_SECONDS)
     unclaimed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    # The zip's name is written with the claim: a packer killed midway leaves a name the next one
+    # deletes, not an orphan in the storage.
+    name = results.results_name_for(submission)
     claimed = Submission.objects.filter(
-        unclaimed, pk=submission.pk, status=SubmissionStatus.PROCESSING, execution_id=execution.pk
-    ).update(lease_until=lease_until)
+        unclaimed,
+        pk=submission.pk,
+        status=SubmissionStatus.PROCESSING,
+        execution_id=execution.pk,
+        results_name=submission.results_name,
+    ).update(lease_until=lease_until, results_name=name)
     if not claimed:
         return  # another worker packs it
+    if submission.results_name:
+        results.delete_results(submission.results_name)  # the leftover of a packer whose lease ran out
     try:
-        name, size = results.pack_results(submission=submission, execution=execution)
+        name, size = results.pack_results(name=name, execution=execution)
     except Exception as error:
         logger.exception("packing the results of submission %s failed", submission.pk)
-        transition(
+        if transition(
             submission,
             to=SubmissionStatus.FAILED,
             reason=f"the results could not be packed: {str(error)[:300]}",
             only_if=Q(lease_until=lease_until),
-        )
+            results_name="",
+            lease_until=None,
+        ):
+            results.delete_results(name)
         return
     if not transition(
         submission,
@@ -262,7 +274,7 @@ def finish_submission(submission_id: int, *, now=None) -> None:
         results_size=size,
         lease_until=None,
     ):
-        results.delete_results(name)  # our lease ran out and another packer finished it
+        results.delete_results(name)  # our lease ran out and another packer took over: our zip only
 
 
 def execution_error_message(execution) -> str:

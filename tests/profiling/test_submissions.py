@@ -307,3 +307,52 @@ def test_a_rolled_back_delete_keeps_the_results_zip_its_row_still_names(submitte
         eager(delete_then_fail)
     assert Submission.objects.filter(pk=submitted.pk).exists()
     assert default_storage.exists(submitted.results_name)
+
+
+def test_a_packer_whose_lease_ran_out_never_deletes_the_zip_its_successor_completed_with(
+    submitted, tmp_path, monkeypatch
+):
+    from profiling import results
+
+    end_execution(submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)  # signal lost
+    pack = results.pack_results
+    later = timezone.now() + timedelta(seconds=settings_lease() + 60)
+
+    def slow_pack(**kwargs):
+        # While this (first) packer packs, its lease runs out and the sweep's packer finishes first.
+        monkeypatch.setattr(results, "pack_results", pack)
+        packed = pack(**kwargs)
+        services.finish_submission(submitted.pk, now=later)
+        return packed
+
+    monkeypatch.setattr(results, "pack_results", slow_pack)
+    services.finish_submission(submitted.pk)
+    done = Submission.objects.get(pk=submitted.pk)
+    assert done.status == SubmissionStatus.COMPLETED
+    assert default_storage.exists(done.results_name)
+    with zipfile.ZipFile(default_storage.open(done.results_name, "rb")) as archive:
+        assert archive.read("scores.csv") == b"x"
+    # The first packer's zip went with it: one results zip for the submission in the storage.
+    folder = done.results_name.rsplit("/", 1)[0]
+    assert default_storage.listdir(folder)[1] == [done.results_name.rsplit("/", 1)[1]]
+    assert statuses(done.batch).count("COMPLETED") == 1
+
+
+def test_a_packer_killed_midway_leaves_no_zip_behind_once_another_finishes(submitted, tmp_path):
+    from profiling import results
+
+    end_execution(submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
+    # A packer claimed, wrote its zip and was killed before completing: its lease runs out.
+    leftover = results.results_name_for(submitted)
+    default_storage.save(leftover, io.BytesIO(b"partial"))
+    Submission.objects.filter(pk=submitted.pk).update(lease_until=timezone.now(), results_name=leftover)
+    services.finish_submission(submitted.pk, now=timezone.now() + timedelta(seconds=1))
+    done = Submission.objects.get(pk=submitted.pk)
+    assert done.status == SubmissionStatus.COMPLETED and done.results_name != leftover
+    assert not default_storage.exists(leftover)
+
+
+def settings_lease() -> int:
+    from django.conf import settings
+
+    return settings.SOLUTIONS_PACKING_LEASE_SECONDS
