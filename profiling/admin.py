@@ -265,8 +265,12 @@ class SubmissionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
         submission = get_object_or_404(Submission, pk=pk, status=SubmissionStatus.COMPLETED)
         if not self.has_view_permission(request, submission):
             raise Http404
+        try:
+            stored = results.open_results(submission.results_name)
+        except FileNotFoundError:
+            raise Http404("The results zip is no longer in the storage: resubmit the submission") from None
         return FileResponse(
-            results.open_results(submission.results_name),
+            stored,
             as_attachment=True,
             filename=f"{submission.batch.batch_key}-{submission.submission_type.name}-results.zip",
             content_type="application/zip",

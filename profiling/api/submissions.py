@@ -12,6 +12,8 @@ so, do not wait); the results of a FAILED submission are a 422 with the reason; 
 submission answers 404, as an unknown GUID does.
 """
 
+import logging
+
 from django.http import FileResponse, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,6 +24,8 @@ from profiling import results, selectors, services
 from profiling.api.base import SolutionsView, ZipUploadView, key_answer, uploaded_zip
 from profiling.models import SubmissionStatus
 from profiling.services.solutions import RELEASE_VERSION
+
+logger = logging.getLogger(__name__)
 
 VERSION_PATTERN = r"^(?:[1-9][0-9]{0,8}|version)$"
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,60}$"
@@ -176,8 +180,18 @@ class SubmissionResults(SubmissionView):
         etag = f'"{found.pk}-{found.runs}-{found.results_size}"'
         if etag in [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")]:
             return HttpResponseNotModified(headers={"ETag": etag})
+        try:
+            stored = results.open_results(found.results_name)
+        except FileNotFoundError:
+            # The row says COMPLETED but the storage lost the zip (removed by hand, a restored backup).
+            logger.error("the results zip %s of submission %s is not in the storage", found.results_name, found.pk)
+            raise ApiError(
+                404,
+                f"The results of {batch_key} are no longer in the storage; they can be produced again by a resubmit",
+                "RESULTS_MISSING",
+            ) from None
         response = FileResponse(
-            results.open_results(found.results_name),
+            stored,
             as_attachment=True,
             filename=f"{found.batch.batch_key}-{found.submission_type.name}-results.zip",
             content_type="application/zip",

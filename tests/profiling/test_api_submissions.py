@@ -236,6 +236,15 @@ def test_results_removed_by_retention_are_a_404(ecc, processing, eager, tmp_path
     assert ecc.get(f"{SUBMIT}/{KEY}").status_code == 404
 
 
+def test_results_whose_zip_the_storage_lost_are_a_404_that_says_so_not_a_500(ecc, processing, eager, tmp_path):
+    from django.core.files.storage import default_storage
+
+    eager(end_execution, processing.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
+    default_storage.delete(submission_of(KEY).results_name)
+    response = ecc.get(f"{SUBMIT}/{KEY}", HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["error"]) == (404, "RESULTS_MISSING")
+
+
 # --- An organisation's own solution wins ---------------------------------------------------------
 
 
