@@ -111,6 +111,19 @@ class SubmitUpload(ZipUploadView, SubmissionView):
         return key_answer(request, submitted.batch.batch_key, submitted.status)
 
 
+def _submit_schema(summary: str, **extra):
+    # GET (the seed's) and POST submit alike.
+    return extend_schema(
+        summary=summary,
+        description="The profile is checked against the submission type first: missing required nodes or "
+        "columns, or typed columns with too many bad values, are a 400 naming them, and nothing runs. "
+        "A batch still being profiled is a 409.",
+        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
+        responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
+        **extra,
+    )
+
+
 class SubmitProfiled(SubmissionView):
     def _submit(self, request, solution, submission, profile_key):
         organisation = self.caller_organisation(request)
@@ -122,23 +135,11 @@ class SubmitProfiled(SubmissionView):
         )
         return key_answer(request, submitted.batch.batch_key, submitted.status)
 
-    @extend_schema(
-        summary="Submit a profiled batch (its full profile must be COMPLETED); answers its GUID",
-        description="The profile is checked against the submission type first: missing required nodes or "
-        "columns, or typed columns with too many bad values, are a 400 naming them, and nothing runs. "
-        "A batch still being profiled is a 409.",
-        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
-        responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
-    )
+    @_submit_schema("Submit a profiled batch (its full profile must be COMPLETED); answers its GUID")
     def get(self, request, version, solution, submission, profile_key):
         return self._submit(request, solution, submission, profile_key)
 
-    @extend_schema(
-        summary="Submit a profiled batch (as GET)",
-        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
-        request=None,
-        responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
-    )
+    @_submit_schema("Submit a profiled batch (as GET)", request=None)
     def post(self, request, version, solution, submission, profile_key):
         return self._submit(request, solution, submission, profile_key)
 
