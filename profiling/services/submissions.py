@@ -114,7 +114,9 @@ def _create(*, batch: FileBatch, submission_type: SubmissionType) -> Submission:
                 organisation=batch.organisation, batch=batch, submission_type=submission_type
             )
             _publish(submission)
-            transaction.on_commit(lambda: advance_submission(submission.pk))
+            # Robust: the submission is committed, so a failing start (the database away a moment)
+            # must not answer the client an error; the sweep starts what stayed RECEIVED.
+            transaction.on_commit(lambda: advance_submission(submission.pk), robust=True)
     except IntegrityError:
         raise Conflict(
             f"The batch {batch.batch_key} was already submitted to {_label(submission_type)}", "ALREADY_SUBMITTED"
@@ -307,7 +309,7 @@ def resubmit(*, submission: Submission) -> bool:
         if moved:
             if old_results:
                 transaction.on_commit(lambda: results.delete_results(old_results))
-            transaction.on_commit(lambda: advance_submission(submission.pk))
+            transaction.on_commit(lambda: advance_submission(submission.pk), robust=True)
     return moved
 
 
