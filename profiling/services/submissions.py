@@ -328,7 +328,7 @@ def sweep_submissions(*, now=None) -> dict:
         ).values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
     for submission_id in waiting:
-        advance_submission(submission_id)
+        _repair(advance_submission, submission_id)
     processing = Submission.objects.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         status=SubmissionStatus.PROCESSING,
@@ -340,8 +340,16 @@ def sweep_submissions(*, now=None) -> dict:
         if execution is None or execution.status in plugin_services.FINAL_STATUSES:
             ended.append(submission_id)
     for submission_id in ended:
-        finish_submission(submission_id, now=now)
+        _repair(finish_submission, submission_id, now=now)
     return {"started": len(waiting), "finished": len(ended)}
+
+
+def _repair(step, submission_id: int, **kwargs) -> None:
+    # One submission that fails its step (logged) must not stop the sweep for all those after it.
+    try:
+        step(submission_id, **kwargs)
+    except Exception:
+        logger.exception("the sweep could not move submission %s on; it tries again next time", submission_id)
 
 
 def purge_expired_results(*, now=None, older_than_days: int | None = None) -> int:

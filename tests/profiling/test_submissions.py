@@ -356,3 +356,31 @@ def settings_lease() -> int:
     from django.conf import settings
 
     return settings.SOLUTIONS_PACKING_LEASE_SECONDS
+
+
+def test_one_submission_the_sweep_cannot_start_does_not_stop_it_for_the_others(organisation, scoring, monkeypatch):
+    from django.db import OperationalError
+
+    lost = [
+        services.submit_profiled_batch(
+            organisation=organisation, batch_key=profiled_batch(organisation).batch_key, submission_type=scoring
+        )
+        for _ in range(2)
+    ]
+    start = plugin_services.start_processor_execution
+    calls = []
+
+    def first_start_fails(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected")
+        return start(**kwargs)
+
+    monkeypatch.setattr(plugin_services, "start_processor_execution", first_start_fails)
+    services.sweep_submissions(now=timezone.now() + timedelta(minutes=5))
+    moved = sorted(Submission.objects.filter(pk__in=[s.pk for s in lost]).values_list("status", flat=True))
+    assert moved == [SubmissionStatus.PROCESSING, SubmissionStatus.RECEIVED]
+    services.sweep_submissions(now=timezone.now() + timedelta(minutes=5))  # the next sweep takes the other
+    assert set(Submission.objects.filter(pk__in=[s.pk for s in lost]).values_list("status", flat=True)) == {
+        SubmissionStatus.PROCESSING
+    }
