@@ -27,6 +27,32 @@ from profiling.models import (
 from profiling.report import profile_report
 
 
+def events_display(events_of):
+    """A read-only field: the row's events (the latest 50) as a table."""
+
+    @admin.display(description="events")
+    def events(model_admin, row):
+        return render_to_string("profiling/admin/events.html", {"events": events_of(row)[:50]})
+
+    return events
+
+
+def service_action(description: str, act, *, done: str, left: str):
+    """An admin action: `act` (a service, True when it acted) on each selected row; the operator is
+    told how many rows it acted on ("done") and how many it left alone ("left")."""
+
+    @admin.action(description=description)
+    def action(model_admin, request, queryset):
+        rows = list(queryset)
+        acted = sum(1 for row in rows if act(row))
+        if acted:
+            model_admin.message_user(request, done.format(acted), messages.SUCCESS)
+        if len(rows) > acted:
+            model_admin.message_user(request, left.format(len(rows) - acted), messages.WARNING)
+
+    return action
+
+
 class FileBatchMemberInline(ViewOnlyAdmin, admin.TabularInline):
     model = FileBatchMember
     extra = 0
@@ -83,20 +109,14 @@ class FileBatchAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     def profile_report(self, batch):
         return profile_report(batch)
 
-    @admin.display(description="events")
-    def events(self, batch):
-        return _events_table(selectors.events_of(batch))
+    events = events_display(selectors.events_of)
 
-    @admin.action(description="Re-profile the selected batches")
-    def reprofile(self, request, queryset):
-        _act_on_each(
-            self,
-            request,
-            queryset,
-            lambda batch: services.reprofile_batch(batch=batch),
-            done="{} batch(es) queued for profiling again.",
-            left="{} batch(es) were still being profiled: left alone.",
-        )
+    reprofile = service_action(
+        "Re-profile the selected batches",
+        lambda batch: services.reprofile_batch(batch=batch),
+        done="{} batch(es) queued for profiling again.",
+        left="{} batch(es) were still being profiled: left alone.",
+    )
 
 
 # --- Solutions and submissions ---------------------------------------------------------------
@@ -299,20 +319,14 @@ class SubmissionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
             '<a class="download-results" href="{}">Download the results ({} bytes)</a>', url, submission.results_size
         )
 
-    @admin.display(description="events")
-    def events(self, submission):
-        return _events_table(selectors.submission_events(submission))
+    events = events_display(selectors.submission_events)
 
-    @admin.action(description="Resubmit: run the processor again for the same batch")
-    def resubmit(self, request, queryset):
-        _act_on_each(
-            self,
-            request,
-            queryset,
-            lambda submission: services.resubmit(submission=submission),
-            done="{} submission(s) submitted again.",
-            left="{} submission(s) were not finished: left alone.",
-        )
+    resubmit = service_action(
+        "Resubmit: run the processor again for the same batch",
+        lambda submission: services.resubmit(submission=submission),
+        done="{} submission(s) submitted again.",
+        left="{} submission(s) were not finished: left alone.",
+    )
 
 
 def _through_service(call):
@@ -322,24 +336,9 @@ def _through_service(call):
         raise ValidationError(error.message) from None
 
 
-def _act_on_each(model_admin, request, queryset, act, *, done: str, left: str) -> None:
-    """An action: `act` (a service, True when it acted) on each selected row; the operator is told
-    how many rows it acted on and how many it left alone."""
-    rows = list(queryset)
-    acted = sum(1 for row in rows if act(row))
-    if acted:
-        model_admin.message_user(request, done.format(acted), messages.SUCCESS)
-    if len(rows) > acted:
-        model_admin.message_user(request, left.format(len(rows) - acted), messages.WARNING)
-
-
 def _zip_download(open_file, name: str, *, filename: str) -> FileResponse:
     try:
         stored = open_file(name)
     except FileNotFoundError:
         raise Http404("The zip is no longer in the storage") from None
     return FileResponse(stored, as_attachment=True, filename=filename, content_type="application/zip")
-
-
-def _events_table(events):
-    return render_to_string("profiling/admin/events.html", {"events": events[:50]})
