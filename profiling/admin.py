@@ -27,6 +27,32 @@ from profiling.models import (
 from profiling.report import profile_report
 
 
+def events_display(events_of):
+    """A read-only field: the row's events (the latest 50) as a table."""
+
+    @admin.display(description="events")
+    def events(model_admin, row):
+        return render_to_string("profiling/admin/events.html", {"events": events_of(row)[:50]})
+
+    return events
+
+
+def service_action(description: str, act, *, done: str, left: str):
+    """An admin action: `act` (a service, True when it acted) on each selected row; the operator is
+    told how many rows it acted on ("done") and how many it left alone ("left")."""
+
+    @admin.action(description=description)
+    def action(model_admin, request, queryset):
+        rows = list(queryset)
+        acted = sum(1 for row in rows if act(row))
+        if acted:
+            model_admin.message_user(request, done.format(acted), messages.SUCCESS)
+        if len(rows) > acted:
+            model_admin.message_user(request, left.format(len(rows) - acted), messages.WARNING)
+
+    return action
+
+
 class FileBatchMemberInline(ViewOnlyAdmin, admin.TabularInline):
     model = FileBatchMember
     extra = 0
@@ -70,11 +96,8 @@ class FileBatchAdmin(ViewOnlyAdmin, admin.ModelAdmin):
         batch = get_object_or_404(FileBatch, pk=pk)
         if not self.has_view_permission(request, batch):
             raise Http404
-        return FileResponse(
-            storage.open_zip_file(batch.zip_name),
-            as_attachment=True,
-            filename=batch.original_filename or f"{batch.batch_key}.zip",
-            content_type="application/zip",
+        return _zip_download(
+            storage.open_zip_file, batch.zip_name, filename=batch.original_filename or f"{batch.batch_key}.zip"
         )
 
     @admin.display(description="original zip")
@@ -86,18 +109,14 @@ class FileBatchAdmin(ViewOnlyAdmin, admin.ModelAdmin):
     def profile_report(self, batch):
         return profile_report(batch)
 
-    @admin.display(description="events")
-    def events(self, batch):
-        return render_to_string("profiling/admin/events.html", {"events": selectors.events_of(batch)[:50]})
+    events = events_display(selectors.events_of)
 
-    @admin.action(description="Re-profile the selected batches")
-    def reprofile(self, request, queryset):
-        queued = [batch for batch in queryset if services.reprofile_batch(batch=batch)]
-        if queued:
-            self.message_user(request, f"{len(queued)} batch(es) queued for profiling again.", messages.SUCCESS)
-        skipped = queryset.count() - len(queued)
-        if skipped:
-            self.message_user(request, f"{skipped} batch(es) were still being profiled: left alone.", messages.WARNING)
+    reprofile = service_action(
+        "Re-profile the selected batches",
+        lambda batch: services.reprofile_batch(batch=batch),
+        done="{} batch(es) queued for profiling again.",
+        left="{} batch(es) were still being profiled: left alone.",
+    )
 
 
 # --- Solutions and submissions ---------------------------------------------------------------
@@ -265,11 +284,10 @@ class SubmissionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
         submission = get_object_or_404(Submission, pk=pk, status=SubmissionStatus.COMPLETED)
         if not self.has_view_permission(request, submission):
             raise Http404
-        return FileResponse(
-            results.open_results(submission.results_name),
-            as_attachment=True,
+        return _zip_download(
+            results.open_results,
+            submission.results_name,
             filename=f"{submission.batch.batch_key}-{submission.submission_type.name}-results.zip",
-            content_type="application/zip",
         )
 
     @admin.display(description="batch key", ordering="batch__batch_key")
@@ -301,18 +319,14 @@ class SubmissionAdmin(ViewOnlyAdmin, admin.ModelAdmin):
             '<a class="download-results" href="{}">Download the results ({} bytes)</a>', url, submission.results_size
         )
 
-    @admin.display(description="events")
-    def events(self, submission):
-        return render_to_string("profiling/admin/events.html", {"events": selectors.submission_events(submission)[:50]})
+    events = events_display(selectors.submission_events)
 
-    @admin.action(description="Resubmit: run the processor again for the same batch")
-    def resubmit(self, request, queryset):
-        started = [submission for submission in queryset if services.resubmit(submission=submission)]
-        if started:
-            self.message_user(request, f"{len(started)} submission(s) submitted again.", messages.SUCCESS)
-        skipped = queryset.count() - len(started)
-        if skipped:
-            self.message_user(request, f"{skipped} submission(s) were not finished: left alone.", messages.WARNING)
+    resubmit = service_action(
+        "Resubmit: run the processor again for the same batch",
+        lambda submission: services.resubmit(submission=submission),
+        done="{} submission(s) submitted again.",
+        left="{} submission(s) were not finished: left alone.",
+    )
 
 
 def _through_service(call):
@@ -320,3 +334,11 @@ def _through_service(call):
         return call()
     except Invalid as error:
         raise ValidationError(error.message) from None
+
+
+def _zip_download(open_file, name: str, *, filename: str) -> FileResponse:
+    try:
+        stored = open_file(name)
+    except FileNotFoundError:
+        raise Http404("The zip is no longer in the storage") from None
+    return FileResponse(stored, as_attachment=True, filename=filename, content_type="application/zip")

@@ -2,6 +2,7 @@
 
 import shutil
 import tempfile
+import uuid
 import zipfile
 from pathlib import PurePosixPath
 
@@ -14,16 +15,17 @@ CHUNK = 1024 * 1024
 
 
 def results_name_for(submission) -> str:
+    """A name of its own for each packing: a packer whose lease ran out while another took over
+    must never write, or delete, the file the other one completed the submission with."""
     return (
         f"solutions/{submission.organisation.slug}/{submission.batch.batch_key}/"
-        f"{submission.submission_type.name}-{submission.pk}-run{submission.runs}-results.zip"
+        f"{submission.submission_type.name}-{submission.pk}-run{submission.runs}-{uuid.uuid4().hex[:12]}-results.zip"
     )
 
 
-def pack_results(*, submission, execution) -> tuple[str, int]:
+def pack_results(*, name: str, execution) -> tuple[str, int]:
     """(storage name, size) of a zip holding every artifact, spooled to a temporary file (never
-    whole in memory). A leftover of a packer killed midway is replaced."""
-    name = results_name_for(submission)
+    whole in memory)."""
     with tempfile.TemporaryFile(prefix="results-") as spool:
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
             for artifact in plugin_selectors.list_execution_artifacts(execution):
@@ -35,8 +37,6 @@ def pack_results(*, submission, execution) -> tuple[str, int]:
                     shutil.copyfileobj(source, target, CHUNK)
         size = spool.tell()
         spool.seek(0)
-        if default_storage.exists(name):
-            default_storage.delete(name)
         saved = default_storage.save(name, File(spool, name=name))
     return saved, size
 

@@ -11,6 +11,7 @@ from batchplatform.api.errors import ApiError
 from batchplatform.authentication import SessionAuthentication
 from batchplatform.services import organisation_of
 from profiling.api.authentication import SolutionsBasicAuthentication
+from profiling.api.schema import SolutionsAutoSchema
 from profiling.uploads import LimitedTemporaryFileUploadHandler
 
 UPLOAD_FIELDS = ("batch-file", "file")
@@ -20,6 +21,7 @@ class SolutionsView(APIView):
     """The /solutions surface: HTTP Basic (or the admin's session), answers in text unless JSON is asked for."""
 
     error_format = "text"  # batchplatform.api.errors
+    schema = SolutionsAutoSchema()
     authentication_classes = [SolutionsBasicAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]

@@ -12,6 +12,8 @@ so, do not wait); the results of a FAILED submission are a 422 with the reason; 
 submission answers 404, as an unknown GUID does.
 """
 
+import logging
+
 from django.http import FileResponse, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,6 +24,8 @@ from profiling import results, selectors, services
 from profiling.api.base import SolutionsView, ZipUploadView, key_answer, uploaded_zip
 from profiling.models import SubmissionStatus
 from profiling.services.solutions import RELEASE_VERSION
+
+logger = logging.getLogger(__name__)
 
 VERSION_PATTERN = r"^(?:[1-9][0-9]{0,8}|version)$"
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,60}$"
@@ -107,6 +111,19 @@ class SubmitUpload(ZipUploadView, SubmissionView):
         return key_answer(request, submitted.batch.batch_key, submitted.status)
 
 
+def _submit_schema(summary: str, **extra):
+    # GET (the seed's) and POST submit alike.
+    return extend_schema(
+        summary=summary,
+        description="The profile is checked against the submission type first: missing required nodes or "
+        "columns, or typed columns with too many bad values, are a 400 naming them, and nothing runs. "
+        "A batch still being profiled is a 409.",
+        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
+        responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
+        **extra,
+    )
+
+
 class SubmitProfiled(SubmissionView):
     def _submit(self, request, solution, submission, profile_key):
         organisation = self.caller_organisation(request)
@@ -118,23 +135,11 @@ class SubmitProfiled(SubmissionView):
         )
         return key_answer(request, submitted.batch.batch_key, submitted.status)
 
-    @extend_schema(
-        summary="Submit a profiled batch (its full profile must be COMPLETED); answers its GUID",
-        description="The profile is checked against the submission type first: missing required nodes or "
-        "columns, or typed columns with too many bad values, are a 400 naming them, and nothing runs. "
-        "A batch still being profiled is a 409.",
-        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
-        responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
-    )
+    @_submit_schema("Submit a profiled batch (its full profile must be COMPLETED); answers its GUID")
     def get(self, request, version, solution, submission, profile_key):
         return self._submit(request, solution, submission, profile_key)
 
-    @extend_schema(
-        summary="Submit a profiled batch (as GET)",
-        parameters=[*SUBMISSION_PATH, PROFILE_KEY, SOLUTION_VERSION],
-        request=None,
-        responses={200: OpenApiTypes.STR, **TEXT_ERRORS},
-    )
+    @_submit_schema("Submit a profiled batch (as GET)", request=None)
     def post(self, request, version, solution, submission, profile_key):
         return self._submit(request, solution, submission, profile_key)
 
@@ -176,8 +181,18 @@ class SubmissionResults(SubmissionView):
         etag = f'"{found.pk}-{found.runs}-{found.results_size}"'
         if etag in [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")]:
             return HttpResponseNotModified(headers={"ETag": etag})
+        try:
+            stored = results.open_results(found.results_name)
+        except FileNotFoundError:
+            # The row says COMPLETED but the storage lost the zip (removed by hand, a restored backup).
+            logger.error("the results zip %s of submission %s is not in the storage", found.results_name, found.pk)
+            raise ApiError(
+                404,
+                f"The results of {batch_key} are no longer in the storage; they can be produced again by a resubmit",
+                "RESULTS_MISSING",
+            ) from None
         response = FileResponse(
-            results.open_results(found.results_name),
+            stored,
             as_attachment=True,
             filename=f"{found.batch.batch_key}-{found.submission_type.name}-results.zip",
             content_type="application/zip",

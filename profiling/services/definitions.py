@@ -48,7 +48,10 @@ def load_document(path: Path) -> dict:
         raise Invalid(f"{path}: no such file", "NO_FILE")
     if path.stat().st_size > MAX_DOCUMENT_BYTES:
         raise Invalid(f"{path}: larger than {MAX_DOCUMENT_BYTES} bytes", "TOO_LARGE")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise Invalid(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})", "PARSE_ERROR") from None
     try:
         document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:

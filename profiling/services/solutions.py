@@ -60,42 +60,28 @@ def validate_nodes(nodes) -> list[dict]:
     """The nodes in their normal form, or Invalid naming the first problem."""
     if not isinstance(nodes, list) or not nodes:
         raise Invalid("nodes must be a non-empty list of {node, required, columns}", "INVALID_NODES")
-    if len(nodes) > MAX_NODES:
-        raise Invalid(f"at most {MAX_NODES} nodes", "INVALID_NODES")
+    _check_list(nodes, what="nodes", most=MAX_NODES)
     normal, seen = [], set()
     for index, node in enumerate(nodes):
         where = f"nodes[{index}]"
-        if not isinstance(node, dict):
-            raise Invalid(f"{where} must be an object with node, required and columns", "INVALID_NODES")
-        unknown = set(node) - {"node", "required", "columns"}
-        if unknown:
-            raise Invalid(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}", "INVALID_NODES")
+        _check_object(node, where=where, keys=("node", "required", "columns"))
         name = node.get("node")
         if name not in NODES:
             raise Invalid(f"{where}.node must be one of {', '.join(NODES)}, not {str(name)[:40]!r}", "INVALID_NODES")
         if name in seen:
             raise Invalid(f"node {name} is declared twice", "INVALID_NODES")
         seen.add(name)
-        required = node.get("required", True)
-        if not isinstance(required, bool):
-            raise Invalid(f"{where}.required must be true or false", "INVALID_NODES")
+        required = _check_flag(node.get("required", True), where=f"{where}.required")
         normal.append({"node": name, "required": required, "columns": _validate_columns(node.get("columns"), name)})
     return normal
 
 
 def _validate_columns(columns, node: str) -> list[dict]:
-    if not isinstance(columns, list):
-        raise Invalid(f"node {node}: columns must be a list", "INVALID_NODES")
-    if len(columns) > MAX_COLUMNS:
-        raise Invalid(f"node {node}: at most {MAX_COLUMNS} columns", "INVALID_NODES")
+    _check_list(columns, what=f"node {node}: columns", most=MAX_COLUMNS)
     normal, seen = [], set()
     for index, column in enumerate(columns):
         where = f"node {node}, columns[{index}]"
-        if not isinstance(column, dict):
-            raise Invalid(f"{where} must be an object with name, type and required", "INVALID_NODES")
-        unknown = set(column) - {"name", "type", "required"}
-        if unknown:
-            raise Invalid(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}", "INVALID_NODES")
+        _check_object(column, where=where, keys=("name", "type", "required"))
         name = column.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise Invalid(f"{where}.name must be a column name", "INVALID_NODES")
@@ -107,11 +93,31 @@ def _validate_columns(columns, node: str) -> list[dict]:
             raise Invalid(
                 f"{where}.type must be one of {', '.join(COLUMN_TYPES)}, not {str(kind)[:40]!r}", "INVALID_NODES"
             )
-        required = column.get("required", False)
-        if not isinstance(required, bool):
-            raise Invalid(f"{where}.required must be true or false", "INVALID_NODES")
+        required = _check_flag(column.get("required", False), where=f"{where}.required")
         normal.append({"name": name, "type": kind, "required": required})
     return normal
+
+
+def _check_list(value, *, what: str, most: int) -> None:
+    if not isinstance(value, list):
+        raise Invalid(f"{what} must be a list", "INVALID_NODES")
+    if len(value) > most:
+        raise Invalid(f"{what}: at most {most}", "INVALID_NODES")
+
+
+def _check_flag(value, *, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"{where} must be true or false", "INVALID_NODES")
+    return value
+
+
+def _check_object(value, *, where: str, keys: tuple[str, ...]) -> None:
+    """An entry of nodes or columns: an object with no keys but `keys`."""
+    if not isinstance(value, dict):
+        raise Invalid(f"{where} must be an object with {', '.join(keys[:-1])} and {keys[-1]}", "INVALID_NODES")
+    unknown = set(value) - set(keys)
+    if unknown:
+        raise Invalid(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}", "INVALID_NODES")
 
 
 def check_max_bad_share(value) -> float:

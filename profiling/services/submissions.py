@@ -114,7 +114,9 @@ def _create(*, batch: FileBatch, submission_type: SubmissionType) -> Submission:
                 organisation=batch.organisation, batch=batch, submission_type=submission_type
             )
             _publish(submission)
-            transaction.on_commit(lambda: advance_submission(submission.pk))
+            # Robust: the submission is committed, so a failing start (the database away a moment)
+            # must not answer the client an error; the sweep starts what stayed RECEIVED.
+            transaction.on_commit(lambda: advance_submission(submission.pk), robust=True)
     except IntegrityError:
         raise Conflict(
             f"The batch {batch.batch_key} was already submitted to {_label(submission_type)}", "ALREADY_SUBMITTED"
@@ -238,21 +240,33 @@ def finish_submission(submission_id: int, *, now=None) -> None:
         return
     lease_until = now + timedelta(seconds=settings.SOLUTIONS_PACKING_LEASE_SECONDS)
     unclaimed = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    # The zip's name is written with the claim: a packer killed midway leaves a name the next one
+    # deletes, not an orphan in the storage.
+    name = results.results_name_for(submission)
     claimed = Submission.objects.filter(
-        unclaimed, pk=submission.pk, status=SubmissionStatus.PROCESSING, execution_id=execution.pk
-    ).update(lease_until=lease_until)
+        unclaimed,
+        pk=submission.pk,
+        status=SubmissionStatus.PROCESSING,
+        execution_id=execution.pk,
+        results_name=submission.results_name,
+    ).update(lease_until=lease_until, results_name=name)
     if not claimed:
         return  # another worker packs it
+    if submission.results_name:
+        results.delete_results(submission.results_name)  # the leftover of a packer whose lease ran out
     try:
-        name, size = results.pack_results(submission=submission, execution=execution)
+        name, size = results.pack_results(name=name, execution=execution)
     except Exception as error:
         logger.exception("packing the results of submission %s failed", submission.pk)
-        transition(
+        if transition(
             submission,
             to=SubmissionStatus.FAILED,
             reason=f"the results could not be packed: {str(error)[:300]}",
             only_if=Q(lease_until=lease_until),
-        )
+            results_name="",
+            lease_until=None,
+        ):
+            results.delete_results(name)
         return
     if not transition(
         submission,
@@ -262,7 +276,7 @@ def finish_submission(submission_id: int, *, now=None) -> None:
         results_size=size,
         lease_until=None,
     ):
-        results.delete_results(name)  # our lease ran out and another packer finished it
+        results.delete_results(name)  # our lease ran out and another packer took over: our zip only
 
 
 def execution_error_message(execution) -> str:
@@ -295,7 +309,7 @@ def resubmit(*, submission: Submission) -> bool:
         if moved:
             if old_results:
                 transaction.on_commit(lambda: results.delete_results(old_results))
-            transaction.on_commit(lambda: advance_submission(submission.pk))
+            transaction.on_commit(lambda: advance_submission(submission.pk), robust=True)
     return moved
 
 
@@ -314,7 +328,7 @@ def sweep_submissions(*, now=None) -> dict:
         ).values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
     for submission_id in waiting:
-        advance_submission(submission_id)
+        _repair(advance_submission, submission_id)
     processing = Submission.objects.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         status=SubmissionStatus.PROCESSING,
@@ -326,13 +340,21 @@ def sweep_submissions(*, now=None) -> dict:
         if execution is None or execution.status in plugin_services.FINAL_STATUSES:
             ended.append(submission_id)
     for submission_id in ended:
-        finish_submission(submission_id, now=now)
+        _repair(finish_submission, submission_id, now=now)
     return {"started": len(waiting), "finished": len(ended)}
 
 
+def _repair(step, submission_id: int, **kwargs) -> None:
+    # One submission that fails its step (logged) must not stop the sweep for all those after it.
+    try:
+        step(submission_id, **kwargs)
+    except Exception:
+        logger.exception("the sweep could not move submission %s on; it tries again next time", submission_id)
+
+
 def purge_expired_results(*, now=None, older_than_days: int | None = None) -> int:
-    """Finished submissions older than the retention: their results zip and their row go.
-    A GUID whose submission was purged answers 404, as an unknown one does."""
+    """Finished submissions older than the retention: their row goes, and with it (profiling/signals.py)
+    their results zip. A GUID whose submission was purged answers 404, as an unknown one does."""
     now = now or timezone.now()
     days = settings.SOLUTIONS_RESULTS_RETENTION_DAYS if older_than_days is None else older_than_days
     expired = Submission.objects.filter(status__in=FINISHED, finished_at__lt=now - timedelta(days=days))
@@ -340,10 +362,7 @@ def purge_expired_results(*, now=None, older_than_days: int | None = None) -> in
     for submission in expired[:SWEEP_LIMIT]:
         with transaction.atomic():
             deleted, _ = Submission.objects.filter(pk=submission.pk, status__in=FINISHED).delete()
-        if deleted:
-            purged += 1
-            if submission.results_name:
-                results.delete_results(submission.results_name)
+        purged += bool(deleted)
     return purged
 
 

@@ -129,6 +129,22 @@ def test_the_resubmit_action_runs_the_processor_again_through_the_service(operat
 
 
 @pytest.mark.django_db
+def test_deleting_a_batch_in_the_admin_removes_its_zip_and_its_submissions_results_zips(operator, completed, eager):
+    from django.core.files.storage import default_storage
+
+    from profiling.models import Submission
+
+    files = [completed.batch.zip_name, completed.results_name]
+    assert all(default_storage.exists(name) for name in files)
+    response = eager(
+        operator.post, f"/admin/profiling/filebatch/{completed.batch_id}/delete/", {"post": "yes"}, follow=True
+    )
+    assert response.status_code == 200
+    assert not Submission.objects.filter(pk=completed.pk).exists()  # the delete cascaded
+    assert [name for name in files if default_storage.exists(name)] == []
+
+
+@pytest.mark.django_db
 def test_a_submission_types_nodes_are_validated_by_the_service_in_the_admin(operator, scoring, processor):
     import json
 

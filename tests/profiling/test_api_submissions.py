@@ -176,6 +176,29 @@ def test_submitting_an_unknown_a_malformed_or_another_organisations_key_is_a_404
     assert ecc.put(f"{SUBMIT}/{KEY}/submit").status_code == 405
 
 
+def test_a_submit_whose_processor_start_fails_unexpectedly_is_answered_and_the_sweep_starts_it(
+    ecc, organisation, scoring, eager, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.db import OperationalError
+    from django.utils import timezone
+
+    from plugins import services as plugin_services
+
+    def database_away(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    batch = profiled_batch(organisation, key=KEY)
+    with monkeypatch.context() as patched:
+        patched.setattr(plugin_services, "start_processor_execution", database_away)
+        response = eager(ecc.get, f"{SUBMIT}/{batch.batch_key}/submit")
+    assert (response.status_code, response.content.decode()) == (200, KEY)  # committed: answered
+    assert submission_of(KEY).status == SubmissionStatus.RECEIVED
+    services.sweep_submissions(now=timezone.now() + timedelta(minutes=5))
+    assert submission_of(KEY).status == SubmissionStatus.PROCESSING
+
+
 # --- GET .../<GUID> -------------------------------------------------------------------------------
 
 
@@ -234,6 +257,15 @@ def test_results_removed_by_retention_are_a_404(ecc, processing, eager, tmp_path
     eager(end_execution, processing.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
     assert services.purge_expired_results(now=timezone.now() + timedelta(days=31)) == 1
     assert ecc.get(f"{SUBMIT}/{KEY}").status_code == 404
+
+
+def test_results_whose_zip_the_storage_lost_are_a_404_that_says_so_not_a_500(ecc, processing, eager, tmp_path):
+    from django.core.files.storage import default_storage
+
+    eager(end_execution, processing.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
+    default_storage.delete(submission_of(KEY).results_name)
+    response = ecc.get(f"{SUBMIT}/{KEY}", HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["error"]) == (404, "RESULTS_MISSING")
 
 
 # --- An organisation's own solution wins ---------------------------------------------------------

@@ -123,6 +123,9 @@ def test_definesolution_refuses_a_file_that_is_missing_or_not_yaml(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(CommandError, match="must be a mapping"):
         call_command("definesolution", str(tmp_path / "list.json"))
+    (tmp_path / "latin1.yaml").write_bytes("solution: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8 text"):
+        call_command("definesolution", str(tmp_path / "latin1.yaml"))
 
 
 @pytest.mark.parametrize(

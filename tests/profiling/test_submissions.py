@@ -273,7 +273,7 @@ def test_results_are_removed_after_the_retention_period(submitted, eager, tmp_pa
     eager(end_execution, submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
     submitted.refresh_from_db()
     assert services.purge_expired_results(now=timezone.now() + timedelta(days=29)) == 0
-    assert services.purge_expired_results(now=timezone.now() + timedelta(days=31)) == 1
+    assert eager(services.purge_expired_results, now=timezone.now() + timedelta(days=31)) == 1
     assert not Submission.objects.filter(pk=submitted.pk).exists()
     assert not default_storage.exists(submitted.results_name)
     assert FileBatch.objects.filter(pk=submitted.batch_id).exists()  # the batch and its profile stay
@@ -290,3 +290,97 @@ def test_packing_held_by_a_live_worker_is_left_to_it_and_retaken_once_its_lease_
     done = Submission.objects.get(pk=submitted.pk)
     assert (done.status, done.lease_until) == (SubmissionStatus.COMPLETED, None)
     assert statuses(done.batch).count("COMPLETED") == 1
+
+
+def test_a_rolled_back_delete_keeps_the_results_zip_its_row_still_names(submitted, eager, tmp_path):
+    from django.db import transaction
+
+    eager(end_execution, submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
+    submitted.refresh_from_db()
+
+    def delete_then_fail():
+        with transaction.atomic():
+            Submission.objects.filter(pk=submitted.pk).delete()
+            raise RuntimeError("the operator's delete failed")
+
+    with pytest.raises(RuntimeError):
+        eager(delete_then_fail)
+    assert Submission.objects.filter(pk=submitted.pk).exists()
+    assert default_storage.exists(submitted.results_name)
+
+
+def test_a_packer_whose_lease_ran_out_never_deletes_the_zip_its_successor_completed_with(
+    submitted, tmp_path, monkeypatch
+):
+    from profiling import results
+
+    end_execution(submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)  # signal lost
+    pack = results.pack_results
+    later = timezone.now() + timedelta(seconds=settings_lease() + 60)
+
+    def slow_pack(**kwargs):
+        # While this (first) packer packs, its lease runs out and the sweep's packer finishes first.
+        monkeypatch.setattr(results, "pack_results", pack)
+        packed = pack(**kwargs)
+        services.finish_submission(submitted.pk, now=later)
+        return packed
+
+    monkeypatch.setattr(results, "pack_results", slow_pack)
+    services.finish_submission(submitted.pk)
+    done = Submission.objects.get(pk=submitted.pk)
+    assert done.status == SubmissionStatus.COMPLETED
+    assert default_storage.exists(done.results_name)
+    with zipfile.ZipFile(default_storage.open(done.results_name, "rb")) as archive:
+        assert archive.read("scores.csv") == b"x"
+    # The first packer's zip went with it: one results zip for the submission in the storage.
+    folder = done.results_name.rsplit("/", 1)[0]
+    assert default_storage.listdir(folder)[1] == [done.results_name.rsplit("/", 1)[1]]
+    assert statuses(done.batch).count("COMPLETED") == 1
+
+
+def test_a_packer_killed_midway_leaves_no_zip_behind_once_another_finishes(submitted, tmp_path):
+    from profiling import results
+
+    end_execution(submitted.execution_id, artifacts={"scores.csv": b"x"}, tmp_path=tmp_path)
+    # A packer claimed, wrote its zip and was killed before completing: its lease runs out.
+    leftover = results.results_name_for(submitted)
+    default_storage.save(leftover, io.BytesIO(b"partial"))
+    Submission.objects.filter(pk=submitted.pk).update(lease_until=timezone.now(), results_name=leftover)
+    services.finish_submission(submitted.pk, now=timezone.now() + timedelta(seconds=1))
+    done = Submission.objects.get(pk=submitted.pk)
+    assert done.status == SubmissionStatus.COMPLETED and done.results_name != leftover
+    assert not default_storage.exists(leftover)
+
+
+def settings_lease() -> int:
+    from django.conf import settings
+
+    return settings.SOLUTIONS_PACKING_LEASE_SECONDS
+
+
+def test_one_submission_the_sweep_cannot_start_does_not_stop_it_for_the_others(organisation, scoring, monkeypatch):
+    from django.db import OperationalError
+
+    lost = [
+        services.submit_profiled_batch(
+            organisation=organisation, batch_key=profiled_batch(organisation).batch_key, submission_type=scoring
+        )
+        for _ in range(2)
+    ]
+    start = plugin_services.start_processor_execution
+    calls = []
+
+    def first_start_fails(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected")
+        return start(**kwargs)
+
+    monkeypatch.setattr(plugin_services, "start_processor_execution", first_start_fails)
+    services.sweep_submissions(now=timezone.now() + timedelta(minutes=5))
+    moved = sorted(Submission.objects.filter(pk__in=[s.pk for s in lost]).values_list("status", flat=True))
+    assert moved == [SubmissionStatus.PROCESSING, SubmissionStatus.RECEIVED]
+    services.sweep_submissions(now=timezone.now() + timedelta(minutes=5))  # the next sweep takes the other
+    assert set(Submission.objects.filter(pk__in=[s.pk for s in lost]).values_list("status", flat=True)) == {
+        SubmissionStatus.PROCESSING
+    }
