@@ -1,4 +1,5 @@
-"""The routine lines of frequent periodic tasks go unprinted unless LOG_LEVEL=DEBUG.
+"""The routine lines of frequent periodic tasks (every minute or more often) go unprinted unless
+LOG_LEVEL=DEBUG.
 
 The schedule sweep runs every second: Celery would log three INFO lines a second for it (beat's
 "Sending due task", the worker's "received" and "succeeded"), burying what an operator needs.

@@ -397,12 +397,12 @@ CELERY_TASK_ROUTES["profiling.tasks.finish_submission_task"] = {"queue": "profil
 CELERY_BEAT_SCHEDULE["solutions-sweep"] = {"task": "profiling.tasks.sweep_submissions", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["solutions-purge-results"] = {"task": "profiling.tasks.purge_expired_results", "schedule": 3600.0}
 
-# --- Logging: periodic tasks that run more often than once a minute log their routine lines only
-# at LOG_LEVEL=DEBUG (batchplatform/log_quiet.py); their failures always show.
+# --- Logging: periodic tasks that run every minute or more often (sweeps, the reaper) log their
+# routine lines only at LOG_LEVEL=DEBUG (batchplatform/log_quiet.py); their failures always show.
 LOG_QUIET_TASKS = sorted(
     entry["task"]
     for entry in CELERY_BEAT_SCHEDULE.values()
-    if isinstance(entry["schedule"], int | float) and entry["schedule"] < 60
+    if isinstance(entry["schedule"], int | float) and entry["schedule"] <= 60
 )
 LOGGING["filters"]["quiet_routine_tasks"] = {
     "()": "batchplatform.log_quiet.QuietRoutineTasks",

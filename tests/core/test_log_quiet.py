@@ -64,4 +64,5 @@ def test_log_level_debug_prints_them_all(quiet):
 
 def test_the_frequent_beat_tasks_are_the_quiet_ones():
     assert "plugins.tasks.sweep_schedules" in settings.LOG_QUIET_TASKS
+    assert "profiling.tasks.sweep" in settings.LOG_QUIET_TASKS  # every minute
     assert "batches.tasks.purge_old_batches" not in settings.LOG_QUIET_TASKS
