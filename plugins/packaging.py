@@ -13,7 +13,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugins.archives import ArchiveError, ArchiveInfo, inspect_archive, resolve_entry_point
+from plugins.archives import ArchiveError, ArchiveInfo, inspect_archive
+from plugins.entry_points import resolve_entry_point
 
 # Never part of a plugin's code: caches, version control, editor files, and the author's own tests
 # (the platform never runs them). Matched against each path component.

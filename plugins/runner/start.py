@@ -7,7 +7,8 @@ import subprocess
 from datetime import UTC
 
 from plugins import conf
-from plugins.archives import ArchiveError, Launch, extract_archive, resolve_entry_point
+from plugins.archives import ArchiveError, extract_archive
+from plugins.entry_points import Launch, resolve_entry_point
 from plugins.environments import EnvironmentFailed, base_python, empty_environment, ensure_environment
 from plugins.properties import plain_property_values
 from plugins.runner.inputs import stage_inputs

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 
 from batchplatform.converters import is_database_id
 from batchplatform.errors import Conflict, Invalid, NotFound
-from plugins.archives import ArchiveError, inspect_archive, parse_entry_point, resolve_entry_point
+from plugins.archives import ArchiveError, inspect_archive
+from plugins.entry_points import parse_entry_point, resolve_entry_point
 from plugins.models import (
     Plugin,
     PluginProperty,
