@@ -170,7 +170,7 @@ class Hub:
         self._stopping: asyncio.Task | None = None
         self._layer = None
         self._channel = None
-        self.stats = {"announcements": 0, "table_reads": 0, "recoveries": 0, "reconnects": 0}
+        self.stats = {"announcements": 0, "table_reads": 0, "recoveries": 0, "reconnects": 0, "rechecks_behind": 0}
 
     # --- waiting ---------------------------------------------------------------------------
 
@@ -405,6 +405,8 @@ class Hub:
             if layer is None or isinstance(layer, InMemoryChannelLayer):
                 last_id = await in_thread(_last_event_id)
                 self._tasks.append(asyncio.get_running_loop().create_task(self._read_table(last_id)))
+            else:
+                self._tasks.append(asyncio.get_running_loop().create_task(self._recheck_streams()))
             self.running = True
 
     async def _stop_if_idle(self) -> None:
@@ -460,6 +462,26 @@ class Hub:
     def _on_connect(self, _connection) -> None:
         logger.info("the channel layer reconnected; the hub reads the event table again")
         self.layer_reconnected()
+
+    async def _recheck_streams(self) -> None:
+        """A safety net under the channel layer: an announcement lost in a way the hub cannot see
+        (a pub/sub subscription that died without a reconnect the hub hears of) is found within
+        HUB_RECHECK_SECONDS, by one small query of the watched streams' counters per turn."""
+        while True:
+            await asyncio.sleep(settings.HUB_RECHECK_SECONDS)
+            watched = [key for key, stream in self.streams.items() if stream.seen is not None]
+            if not watched:
+                continue
+            try:
+                counters = await in_thread(_last_sequences, keys=watched)
+            except Exception:
+                logger.warning("could not read the event counters", exc_info=True)
+                continue
+            for key, last in counters.items():
+                stream = self.streams.get(key)
+                if stream is not None and stream.seen is not None and last > stream.seen:
+                    self.stats["rechecks_behind"] += 1
+                    self._recover(key)
 
     async def _read_table(self, last_id: int) -> None:
         """Embedded mode: new rows of the event table, by id, feed the hub (one query per turn)."""
@@ -542,6 +564,15 @@ def _read_rows(*, organisation_id: int, stream: str, after: int) -> list[Event]:
 
 def _rows_after_id(*, last_id: int) -> list[Event]:
     return list(Event.objects.filter(pk__gt=last_id).order_by("pk")[:READ_PAGE])
+
+
+def _last_sequences(*, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The last sequence given out in each of these (organisation, stream)s, as committed."""
+    wanted = set(keys)
+    counters = EventCounter.objects.filter(
+        organisation_id__in={organisation for organisation, _ in wanted}, stream__in={stream for _, stream in wanted}
+    ).values_list("organisation_id", "stream", "last_sequence")
+    return {(organisation, stream): last for organisation, stream, last in counters if (organisation, stream) in wanted}
 
 
 def _last_event_id() -> int:

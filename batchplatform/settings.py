@@ -271,6 +271,9 @@ else:
 # Embedded mode (in-memory layer): how often each web process's hub reads new rows of the event
 # table, one query per process whatever the number of waiters (batchplatform/hub.py).
 EVENTS_POLL_INTERVAL = env_float("EVENTS_POLL_INTERVAL", 0.1)
+# With the Redis layer, each web process's hub also checks the event counters of the streams it
+# watches this often, so an announcement lost without a visible reconnect delays a client at most this.
+HUB_RECHECK_SECONDS = env_float("HUB_RECHECK_SECONDS", 5.0)
 
 # --- Production hardening, switched on when served over HTTPS (behind a TLS proxy).
 HTTPS = env_bool("HTTPS", False)

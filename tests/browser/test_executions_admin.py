@@ -96,11 +96,14 @@ def test_run_now_then_the_log_appears_and_the_execution_succeeds(
     page.click(".messagelist a")  # to the execution's page
     page.wait_for_selector("#execution-log-text:has-text('waiting for the go')")
     assert page.inner_text("#execution-status") == "RUNNING"
-    assert "1 of 2 done" in page.inner_text("#execution-progress")
+    # The page asks for the progress after it appended the log: wait for it, as a reader would.
+    page.wait_for_selector("#execution-progress:has-text('1 of 2 done')")
     assert page.get_by_role("button", name="Cancel this execution").is_visible()
 
     go_server.state["go"] = True
     page.wait_for_selector("#execution-status:text-is('SUCCEEDED')", timeout=60_000)
+    # The status can turn before the page reloads itself to show the result and artifacts.
+    page.wait_for_selector(".field-result_display:has-text('\"rows\": 2')", timeout=30_000)
     log = page.inner_text("#execution-log-text")
     assert "waiting for the go" in log and "[INFO] done" in log and "ended: SUCCEEDED" in log
     assert "2 of 2 done" in page.inner_text("#execution-progress")
@@ -146,4 +149,5 @@ def test_a_processor_executions_page_shows_its_inputs_parameters_and_what_it_rea
     assert f"insured.csv from {name}" in page.inner_text("#execution-inputs")
     assert '"batchKey": "k-1"' in page.inner_text("#execution-parameters")
     page.wait_for_selector("#execution-status:text-is('SUCCEEDED')", timeout=60_000)
-    assert '"read": "policy 42"' in page.inner_text(".field-result_display")
+    # The status can turn before the page reloads itself to show the result.
+    page.wait_for_selector(".field-result_display:has-text('\"read\": \"policy 42\"')", timeout=30_000)

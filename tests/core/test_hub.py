@@ -124,8 +124,10 @@ def test_no_event_is_lost_across_a_reconnect_of_the_hubs_subscription(organisati
         while hub.stats["announcements"] < 1:
             await asyncio.sleep(0.02)
         # Redis drops the hub's subscriber connection; redis-py reconnects and subscribes again.
+        reconnects = hub.stats["reconnects"]
         await in_thread(server.client_kill_filter, _type="pubsub")
-        while await in_thread(subscribers):
+        # Until the subscription is gone, or already back (redis-py can be faster than this poll).
+        while await in_thread(subscribers) and hub.stats["reconnects"] == reconnects:
             await asyncio.sleep(0.01)
         event = await in_thread(publish, organisation, batchKey="k1")  # announced to nobody
         received = await asyncio.wait_for(waiter, 30)
@@ -185,3 +187,22 @@ def test_a_stream_is_given_every_matching_event_in_order(organisation):
         return got
 
     assert asyncio.run(scenario()) == [1, 3, 5, 6]
+
+
+def test_an_announcement_lost_without_a_reconnect_is_found_by_the_counters_recheck(organisation, settings, monkeypatch):
+    settings.HUB_RECHECK_SECONDS = 0.2
+
+    async def scenario():
+        hub = get_hub()
+        waiter = asyncio.ensure_future(hub.wait(subscription(organisation, batchKey="k1")))
+        await waiting(hub, 1)
+        # The row is written but its announcement is lost (a pub/sub subscription dead in silence).
+        monkeypatch.setattr(event_log, "announce_events", lambda rows: None)
+        event = await in_thread(publish, organisation, batchKey="k1")
+        received = await asyncio.wait_for(waiter, 30)
+        await hub.settled()
+        return event, received, hub.stats
+
+    event, received, stats = asyncio.run(scenario())
+    assert [e.sequence for e in received] == [event.sequence]
+    assert stats["rechecks_behind"] >= 1
