@@ -1,20 +1,16 @@
-"""Waking the profiling tasks: the services (and the execution_finished receiver) call these after
-their transaction commits (the row is the truth; the message only wakes a worker, the sweeps
-re-send a lost one).
+"""Waking the profiling tasks, after their transaction commits (batchplatform.wake): the services
+(and the execution_finished receiver) never import profiling.tasks, which ProfilingConfig.ready
+registers in every process, and the sweeps re-send what a lost (or never sent) message left."""
 
-The tasks are looked up by name in the Celery app, so the services never import profiling.tasks
-(which imports them): ProfilingConfig.ready registers the tasks module in every process. `.delay`
-keeps the task's routing (CELERY_TASK_ROUTES) and task_always_eager in tests."""
-
-from batchplatform.celery import app
+from batchplatform.wake import wake
 
 PROFILE_BATCH = "profiling.tasks.profile_batch_task"
 FINISH_SUBMISSION = "profiling.tasks.finish_submission_task"
 
 
 def enqueue_profile(batch_id: int) -> None:
-    app.tasks[PROFILE_BATCH].delay(batch_id)
+    wake(PROFILE_BATCH, batch_id)
 
 
 def enqueue_finish_submission(submission_id: int) -> None:
-    app.tasks[FINISH_SUBMISSION].delay(submission_id)
+    wake(FINISH_SUBMISSION, submission_id)

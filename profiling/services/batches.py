@@ -18,10 +18,6 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-# The base of a refused connection (OperationalError) and of a publish cut mid-way
-# (BatchPublishError, "delivery is uncertain": a duplicate message is harmless, the claim decides).
-from kombu.exceptions import KombuError as BrokerError
-
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.events import publish_event
 from batchplatform.models import Organisation
@@ -110,10 +106,11 @@ def send_profile_message(batch_id: int) -> None:
 
 def _send_after_commit(batch_id: int) -> None:
     # The batch is committed: an error answer now would have the client upload it again (or get a
-    # 409 for its key). With the broker away the message waits for the sweep, like a lost one.
+    # 409 for its key). The broker away is the wake-up's concern; a database gone the moment after
+    # the commit leaves the message to the sweep too.
     try:
         send_profile_message(batch_id)
-    except (BrokerError, DatabaseError):
+    except DatabaseError:
         logger.warning("batch %s could not be queued now; the sweep will send it", batch_id, exc_info=True)
 
 
