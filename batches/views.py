@@ -14,7 +14,7 @@ from rest_framework.viewsets import ViewSet
 from batches import openapi, selectors, services
 from batches.serializers import batch_data, order_data, subscription_data, subscription_summary
 from batchplatform.api.basic import BasicAuthViewMixin, PlainErrorAutoSchema
-from batchplatform.api.schema import _LINKS_ATTRIBUTE, link, response_links
+from batchplatform.api.schema import link, response_links
 from batchplatform.api.v1 import StrictJSONParser
 from batchplatform.errors import NotFound
 from batchplatform.services import organisation_of
@@ -43,13 +43,6 @@ SUBSCRIPTION_ADDRESS = "iccid:{$request.body#/iccid}"
 class EccAutoSchema(PlainErrorAutoSchema):
     def _is_list_view(self, serializer=None) -> bool:
         return False  # an ECC answer wraps its list in an object: never a bare array
-
-    def _add_links(self, responses: dict) -> None:
-        # A viewset's HTTP methods are bound to its actions per request only: read the action's links.
-        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
-        for code, links in getattr(handler, _LINKS_ATTRIBUTE, {}).items():
-            if code in responses:
-                responses[code].setdefault("links", {}).update(links)
 
 
 class EccViewSet(BasicAuthViewMixin, ViewSet):
