@@ -154,3 +154,13 @@ def limits_for(*, ram_size: str, cpu_size: str, disk_size: str, size_class: str)
         disk=size_limits(disk_size),
         wall=size_limits(size_class),
     )
+
+
+def archive_limits() -> dict:
+    """The bounds on an uploaded (or packed) plugin code archive, as inspect_archive and pack_plugin
+    take them; read at each call, so a test's settings apply."""
+    return {
+        "max_bytes": settings.PLUGIN_ARCHIVE_MAX_BYTES,
+        "max_unpacked_bytes": settings.PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES,
+        "max_members": settings.PLUGIN_ARCHIVE_MAX_MEMBERS,
+    }

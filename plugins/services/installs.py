@@ -9,12 +9,12 @@ the one instance of that name moves to it. An operator's pause or archive of tha
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
 from batchplatform.errors import Conflict, Invalid
 from batchplatform.models import Organisation
+from plugins.conf import archive_limits
 from plugins.models import IntegrationBatchInstance, Plugin, PluginVersion, PropertyOrigin, Size
 from plugins.packaging import PackagingError, pack_plugin
 from plugins.services.instances import create_instance, update_instance
@@ -127,9 +127,7 @@ def install_plugin_from_folder(
                 directory=Path(folder),
                 output=Path(scratch) / f"{artifact_id}.zip",
                 entry_point=entry_point,
-                max_bytes=settings.PLUGIN_ARCHIVE_MAX_BYTES,
-                max_unpacked_bytes=settings.PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES,
-                max_members=settings.PLUGIN_ARCHIVE_MAX_MEMBERS,
+                **archive_limits(),
             )
         except PackagingError as error:
             raise Invalid(f"{folder}: {error}", "INVALID_ARCHIVE") from None

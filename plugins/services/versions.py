@@ -2,12 +2,12 @@
 
 import re
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from batchplatform.converters import is_database_id
 from batchplatform.errors import Conflict, Invalid, NotFound
 from plugins.archives import ArchiveError, inspect_archive
+from plugins.conf import archive_limits
 from plugins.entry_points import parse_entry_point, resolve_entry_point
 from plugins.models import (
     Plugin,
@@ -124,9 +124,7 @@ def attach_archive(*, version: PluginVersion, uploaded_file, entry_point: str) -
         info = inspect_archive(
             uploaded_file,
             uploaded_file.name or "",
-            max_bytes=settings.PLUGIN_ARCHIVE_MAX_BYTES,
-            max_unpacked_bytes=settings.PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES,
-            max_members=settings.PLUGIN_ARCHIVE_MAX_MEMBERS,
+            **archive_limits(),
         )
         # The entry point must name something the archive holds: found now, not at the first run.
         resolve_entry_point(entry_point, info.members)

@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from plugins.conf import archive_limits
 from plugins.packaging import DEFAULT_EXCLUDES, PackagingError, pack_plugin
 
 
@@ -26,9 +26,7 @@ class Command(BaseCommand):
                 directory=directory,
                 output=output,
                 entry_point=entry_point,
-                max_bytes=settings.PLUGIN_ARCHIVE_MAX_BYTES,
-                max_unpacked_bytes=settings.PLUGIN_ARCHIVE_MAX_UNPACKED_BYTES,
-                max_members=settings.PLUGIN_ARCHIVE_MAX_MEMBERS,
+                **archive_limits(),
                 excludes=(*DEFAULT_EXCLUDES, *exclude),
             )
         except PackagingError as error:
